@@ -1,0 +1,12 @@
+"""JSON HTTP API under ``/api/v1``: thin controllers over the domain services."""
+
+from api.accounts import AuthController, MeController
+from api.agency import AgencyController
+from api.documents import DocumentController
+from api.errors import exception_handlers
+from api.metrics import Metrics
+from api.ops import OpsController
+
+ROUTES = [AuthController, MeController, DocumentController, AgencyController, OpsController]
+
+__all__ = ["ROUTES", "Metrics", "exception_handlers"]

@@ -1,0 +1,135 @@
+"""Sign-in, tokens, the citizen's own account, audit and export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Stream
+
+from api import schemas as s
+from api.auth import client_ip, owner_actor, provide_owner
+from api.errors import ApiProblem
+from vault import AccountService, Principal, VaultService
+from vault.errors import AuthenticationFailed, InvalidInput
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class AuthController(Controller):
+    path = "/api/v1"
+    tags = ["auth"]
+
+    @post("/auth/login", operation_id="Login", status_code=200)
+    async def login(
+        self, request: Request[Any, Any, Any], accounts: AccountService, data: s.LoginRequest
+    ) -> Response[s.TokenResponse]:
+        issued = await accounts.login(data.personal_id, data.password, client_ip(request))
+        return Response(s.TokenResponse.from_domain(issued), headers=_NO_STORE)
+
+    @post("/auth/logout", operation_id="Logout", status_code=204)
+    async def logout(self, accounts: AccountService, principal: Principal) -> None:
+        await accounts.revoke_token(principal.token_id)
+
+    @post("/oauth/token", operation_id="OAuthToken", status_code=200)
+    async def oauth_token(
+        self,
+        accounts: AccountService,
+        data: Annotated[s.OAuthTokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[s.TokenResponse]:
+        """OAuth 2.0 client credentials (RFC 6749 §4.4) for agencies.
+
+        Errors are problem+json that also carry RFC 6749's ``error`` member.
+        """
+        if data.grant_type != "client_credentials":
+            raise ApiProblem(
+                400,
+                "unsupported-grant-type",
+                "Only grant_type=client_credentials is supported",
+                error="unsupported_grant_type",
+            )
+        if not data.client_id or not data.client_secret:
+            raise ApiProblem(
+                401,
+                "invalid-client",
+                "client_id and client_secret are required",
+                error="invalid_client",
+            )
+        try:
+            issued = await accounts.client_credentials(
+                data.client_id[:200], data.client_secret[:200], data.scope
+            )
+        except AuthenticationFailed:
+            raise ApiProblem(
+                401, "invalid-client", "Client authentication failed", error="invalid_client"
+            ) from None
+        except InvalidInput as exc:
+            raise ApiProblem(400, "invalid-scope", exc.reason, error="invalid_scope") from None
+        return Response(s.TokenResponse.from_domain(issued, with_scope=True), headers=_NO_STORE)
+
+
+class MeController(Controller):
+    path = "/api/v1"
+    tags = ["me"]
+    dependencies = {"owner": Provide(provide_owner)}
+
+    @get("/me", operation_id="GetMe")
+    async def me(
+        self, accounts: AccountService, vault: VaultService, owner: Principal
+    ) -> s.Me:
+        assert owner.owner_id is not None
+        profile = await accounts.get_owner(owner.owner_id)
+        return s.Me.from_domain(profile, vault.limits.quota_bytes)
+
+    @get("/audit", operation_id="ListAuditEvents")
+    async def audit(
+        self,
+        vault: VaultService,
+        owner: Principal,
+        before: Annotated[int | None, Parameter(ge=1)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> s.AuditList:
+        """The owner's own events, newest first ("who did what to my data")."""
+        assert owner.owner_id is not None
+        events = await vault.list_audit(owner.owner_id, limit=limit, before_seq=before)
+        return s.AuditList(
+            items=[s.AuditEntry.from_domain(e) for e in events],
+            next_before=events[-1].seq if len(events) == limit and events[-1].seq > 1 else None,
+        )
+
+    @get("/me/export", operation_id="ExportMyData")
+    async def export(
+        self, request: Request[Any, Any, Any], vault: VaultService, owner: Principal
+    ) -> Stream:
+        """Everything the owner has as one streamed ZIP: originals, metadata, audit chain."""
+        assert owner.owner_id is not None
+        chunks = await vault.export(owner.owner_id, owner_actor(owner, request))
+        name = f"kho-export-{datetime.now(UTC):%Y%m%d}.zip"
+        return Stream(
+            chunks,
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @delete("/me", operation_id="DeleteMyAccount", status_code=200)
+    async def delete_me(
+        self,
+        request: Request[Any, Any, Any],
+        vault: VaultService,
+        owner: Principal,
+        data: s.AccountDeleteRequest,
+    ) -> s.AccountDeleted:
+        """Delete the account after password confirmation; the owner key is destroyed."""
+        assert owner.owner_id is not None
+        result = await vault.delete_owner(
+            owner.owner_id, data.password, owner_actor(owner, request)
+        )
+        return s.AccountDeleted.from_domain(result)

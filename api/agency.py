@@ -1,0 +1,91 @@
+"""Agencies' machine API: deposits of issued papers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+
+from api import schemas as s
+from api.auth import agency_actor, require_agency_scope
+from api.documents import _bool_field
+from api.errors import ApiProblem
+from api.uploads import receive_upload
+from vault import AccountService, Principal, Provenance, VaultService
+from vault.documents import StagedContent, check_fields
+from vault.errors import InvalidInput
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class AgencyController(Controller):
+    path = "/api/v1/agency"
+    tags = ["agency"]
+
+    @post("/deposits", operation_id="CreateDeposit", status_code=201, request_max_body_size=None)
+    async def deposit(
+        self,
+        request: Request[Any, Any, Any],
+        vault: VaultService,
+        accounts: AccountService,
+        principal: Principal,
+    ) -> Response[s.Deposit]:
+        """Deposit an issued paper into a citizen's vault (scope ``deposit``).
+
+        Multipart: ``personal_id`` (before ``file``), ``doc_type``, ``title``, ``file``,
+        optional ``legal_hold``.  ``Idempotency-Key`` makes a retry return the first
+        result (``Idempotent-Replayed: true``) instead of a duplicate.
+        """
+        require_agency_scope(principal, "deposit")
+        assert principal.agency_code is not None
+        agency = await accounts.get_agency_by_code(principal.agency_code)
+        key = request.headers.get("idempotency-key")
+        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+            raise ApiProblem(
+                400, "bad-idempotency-key", "Idempotency-Key must be 1-200 printable characters"
+            )
+
+        async def stage(
+            chunks: AsyncIterable[bytes], filename: str | None, fields: dict[str, str]
+        ) -> StagedContent:
+            if "personal_id" not in fields:
+                raise InvalidInput("personal_id", "must come before the file in the form")
+            if "title" in fields:
+                check_fields(fields["title"], fields.get("doc_type"))
+            owner_id = await vault.ensure_owner(fields["personal_id"])
+            return await vault.stage(owner_id, chunks, filename=filename)
+
+        form = await receive_upload(
+            request,
+            fields=frozenset({"personal_id", "doc_type", "title", "legal_hold"}),
+            stage=stage,
+            discard=vault.discard,
+        )
+        assert form.staged is not None
+        try:
+            if not form.fields.get("doc_type"):
+                raise InvalidInput("doc_type", "is required for a deposit")
+            before = await vault.find_deposit(agency, key) if key else None
+            doc = await vault.commit(
+                form.staged,
+                title=form.fields.get("title", ""),
+                doc_type=form.fields.get("doc_type"),
+                actor=agency_actor(principal, request),
+                provenance=Provenance.ISSUED,
+                agency=agency,
+                legal_hold=_bool_field(form.fields, "legal_hold"),
+                idempotency_key=key,
+                action="document_deposited",
+            )
+        except BaseException:
+            await vault.discard(form.staged)
+            raise
+        body = s.Deposit(
+            **{f: getattr(s.Document.from_domain(doc), f) for f in s.Document.__struct_fields__},
+            personal_id=form.fields["personal_id"],
+        )
+        replayed = before is not None and before.id == doc.id
+        return Response(
+            body, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None
+        )

@@ -1,0 +1,199 @@
+"""One table from domain errors to RFC 9457 problem+json answers, registered once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from api.multipart import MultipartError
+from vault import errors as v
+
+log = structlog.get_logger("kho.api")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:kho:problem:"
+
+
+class ApiProblem(HTTPException):
+    """An HTTP-level problem raised by the API layer itself (auth, headers, ranges)."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail=detail or title, status_code=status, headers=headers)
+        self.slug = slug
+        self.title = title
+        self.problem_detail = detail
+        self.extra_members = extra
+
+
+def problem(
+    request: Request[Any, Any, Any] | None,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[bytes]:
+    body: dict[str, Any] = {"type": TYPE_PREFIX + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(extra)
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+Row = tuple[int, str, str, Callable[[Any], dict[str, Any]]]
+
+# status, slug, title, extra members from the exception
+DOMAIN: dict[type[Exception], Row] = {
+    v.DocumentNotFound: (404, "not-found", "Not found", lambda e: {}),
+    v.OwnerNotFound: (404, "not-found", "Not found", lambda e: {}),
+    v.AgencyNotFound: (404, "agency-not-found", "Agency not found", lambda e: {}),
+    v.InvalidInput: (422, "invalid-input", "Invalid input", lambda e: {"field": e.field}),
+    v.EmptyFile: (422, "empty-file", "The file is empty", lambda e: {}),
+    v.FileTooLarge: (413, "file-too-large", "File too large", lambda e: {"limit": e.limit}),
+    v.QuotaExceeded: (
+        413,
+        "quota-exceeded",
+        "Storage quota exceeded",
+        lambda e: {"quota": e.quota, "used": e.used},
+    ),
+    v.UnsupportedMediaType: (
+        415,
+        "unsupported-media-type",
+        "Unsupported file type",
+        lambda e: {"accepted": ["application/pdf", "image/jpeg", "image/png"]},
+    ),
+    v.UnreadableDocument: (
+        422,
+        "unreadable-document",
+        "The file cannot be read",
+        lambda e: {"content_type": e.content_type},
+    ),
+    v.AuthenticationFailed: (401, "invalid-credentials", "Invalid credentials", lambda e: {}),
+    v.IdempotencyConflict: (
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key reused for a different request",
+        lambda e: {},
+    ),
+    v.LegalHold: (409, "legal-hold", "Kept under an agency's legal hold", lambda e: {}),
+    v.OwnerExists: (409, "account-exists", "An account already exists", lambda e: {}),
+    v.AgencyExists: (409, "agency-exists", "The agency already exists", lambda e: {}),
+    v.IntegrityError: (
+        500,
+        "integrity-failure",
+        "The stored document failed its integrity check",
+        lambda e: {},
+    ),
+    v.KeyUnavailable: (500, "key-unavailable", "A decryption key is unavailable", lambda e: {}),
+    v.BlobStoreUnavailable: (503, "storage-unavailable", "Storage is unavailable", lambda e: {}),
+}
+
+_SAFE_DETAIL = (
+    v.InvalidInput,
+    v.EmptyFile,
+    v.FileTooLarge,
+    v.QuotaExceeded,
+    v.UnsupportedMediaType,
+    v.UnreadableDocument,
+    v.IdempotencyConflict,
+    v.LegalHold,
+    v.OwnerExists,
+    v.AgencyExists,
+)
+
+
+def _domain_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    for cls in type(exc).__mro__:
+        row = DOMAIN.get(cls)  # type: ignore[arg-type]
+        if row is not None:
+            status, slug, title, extra = row
+            if status >= 500:
+                log.error("domain_error", error=type(exc).__name__, path=request.url.path)
+            detail = str(exc) if isinstance(exc, _SAFE_DETAIL) else None
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return problem(request, status, slug, title, detail, headers, **extra(exc))
+    return _internal(request, exc)
+
+
+def _multipart_handler(request: Request[Any, Any, Any], exc: MultipartError) -> Response[bytes]:
+    return problem(request, 400, "malformed-multipart", "Malformed multipart body", exc.reason)
+
+
+def _api_problem_handler(request: Request[Any, Any, Any], exc: ApiProblem) -> Response[bytes]:
+    return problem(
+        request,
+        exc.status_code,
+        exc.slug,
+        exc.title,
+        exc.problem_detail,
+        exc.headers,
+        **exc.extra_members,
+    )
+
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("request-too-large", "Request too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("too-many-requests", "Too many requests"),
+}
+
+
+def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+    extra: dict[str, Any] = {}
+    detail = exc.detail if exc.detail and exc.detail != title else None
+    if isinstance(exc, ValidationException):
+        slug, title = "validation-error", "The request does not match the schema"
+        if exc.extra:
+            extra["errors"] = exc.extra
+    if exc.status_code >= 500:
+        return _internal(request, exc)
+    return problem(request, exc.status_code, slug, title, detail, exc.headers, **extra)
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # security: the client gets no traceback and no exception text, only an id to quote
+    log.exception("unhandled_error", path=request.url.path, error=type(exc).__name__)
+    return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error")
+
+
+def exception_handlers() -> dict[type[Exception] | int, Any]:
+    handlers: dict[type[Exception] | int, Any] = {
+        v.VaultError: _domain_handler,
+        MultipartError: _multipart_handler,
+        ApiProblem: _api_problem_handler,
+        HTTPException: _http_handler,
+        Exception: _internal,
+    }
+    return handlers
+
+

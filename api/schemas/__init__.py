@@ -1,0 +1,179 @@
+"""Wire schemas: request and response structs, converted explicitly from domain values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from vault import AccountDeletion, AuditEvent, Document as DomainDocument, IssuedToken, Owner
+
+PersonalId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="12 digits")]
+
+
+class LoginRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    personal_id: Annotated[str, msgspec.Meta(max_length=64)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class TokenResponse(msgspec.Struct, kw_only=True):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+    scope: str | None = None
+
+    @classmethod
+    def from_domain(cls, issued: IssuedToken, *, with_scope: bool = False) -> TokenResponse:
+        return cls(
+            access_token=issued.token,
+            token_type="bearer",
+            expires_in=issued.expires_in,
+            scope=" ".join(sorted(issued.scopes)) if with_scope else None,
+        )
+
+
+class OAuthTokenRequest(msgspec.Struct, kw_only=True):
+    grant_type: str
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str | None = None
+
+
+class Document(msgspec.Struct, kw_only=True):
+    id: UUID
+    title: str
+    doc_type: str | None
+    provenance: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    filename: str
+    issuer: dict[str, str] | None = None
+    issuer_status: str | None = None
+    legal_hold: bool = False
+    links: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @classmethod
+    def from_domain(cls, d: DomainDocument) -> Document:
+        return cls(
+            id=d.id,
+            title=d.title,
+            doc_type=d.doc_type,
+            provenance=str(d.provenance),
+            content_type=d.content_type,
+            size=d.size,
+            sha256=d.sha256,
+            created_at=d.created_at,
+            filename=d.filename,
+            issuer=(
+                {"code": d.issuer_agency_code, "name": d.issuer_agency_name or ""}
+                if d.issuer_agency_code
+                else None
+            ),
+            issuer_status=str(d.issuer_status) if d.issuer_status else None,
+            legal_hold=d.legal_hold,
+            links={
+                "self": f"/api/v1/documents/{d.id}",
+                "content": f"/api/v1/documents/{d.id}/content",
+            },
+        )
+
+
+class Deposit(Document, kw_only=True):
+    personal_id: str = ""
+
+
+class DocumentList(msgspec.Struct, kw_only=True):
+    items: list[Document]
+    next_cursor: str | None
+
+
+class AuditEntry(msgspec.Struct, kw_only=True):
+    id: UUID
+    seq: int
+    at: datetime
+    action: str
+    actor: dict[str, Any]
+    document_id: UUID | None
+    detail: dict[str, Any]
+    hash: str
+    prev_hash: str
+
+    @classmethod
+    def from_domain(cls, e: AuditEvent) -> AuditEntry:
+        actor: dict[str, Any] = {"type": str(e.actor.type)}
+        if e.actor.id:
+            actor["id"] = e.actor.id
+        if e.actor.name:
+            actor["name"] = e.actor.name
+        if e.actor.ip:
+            actor["ip"] = e.actor.ip
+        return cls(
+            id=e.id,
+            seq=e.seq,
+            at=e.at,
+            action=e.action,
+            actor=actor,
+            document_id=e.document_id,
+            detail=e.detail,
+            hash=e.hash,
+            prev_hash=e.prev_hash,
+        )
+
+
+class AuditList(msgspec.Struct, kw_only=True):
+    items: list[AuditEntry]
+    next_before: int | None
+
+
+class Me(msgspec.Struct, kw_only=True):
+    id: UUID
+    personal_id: str
+    name: str
+    used_bytes: int
+    quota_bytes: int
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, o: Owner, quota: int) -> Me:
+        return cls(
+            id=o.id,
+            personal_id=o.personal_id,
+            name=o.name,
+            used_bytes=o.used_bytes,
+            quota_bytes=quota,
+            created_at=o.created_at,
+        )
+
+
+class AccountDeleteRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class AccountDeleted(msgspec.Struct, kw_only=True):
+    deleted: bool
+    documents_deleted: int
+    documents_kept: list[Document]
+    note: str | None
+
+    @classmethod
+    def from_domain(cls, d: AccountDeletion) -> AccountDeleted:
+        return cls(
+            deleted=True,
+            documents_deleted=d.documents_deleted,
+            documents_kept=[Document.from_domain(x) for x in d.documents_kept],
+            note=(
+                "Papers under an agency's legal hold are kept by law; the issuing agency "
+                "remains responsible for them."
+                if d.documents_kept
+                else None
+            ),
+        )
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)

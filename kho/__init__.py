@@ -1,0 +1,1 @@
+"""Kho composition root: settings, wiring, the app factory and the ``kho`` CLI."""

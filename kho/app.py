@@ -1,0 +1,134 @@
+"""The composition root: builds every concrete backend and service, once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import anyio.to_thread
+import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+import api
+from api.auth import provide_principal
+from kho import migrate
+from kho.settings import Settings
+from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
+from vault.blobs.api import BlobStore
+from vault.keys import KeyRing
+
+
+def build_blob_store(url: str) -> BlobStore:
+    if url.startswith("file://"):
+        from vault.blobs.files import FileBlobStore
+
+        return FileBlobStore(Path(urlparse(url).path))
+    if url.startswith("s3://"):
+        from vault.blobs.s3 import S3BlobStore
+
+        return S3BlobStore.from_url(url)
+    raise ValueError("KHO_BLOB_URL must start with file:// or s3://")
+
+
+def build_keyring(settings: Settings) -> LocalKeyRing:
+    if settings.master_key:
+        return LocalKeyRing.from_env_value(settings.master_key)
+    return LocalKeyRing.open_or_create_file(settings.master_key_file)
+
+
+def limits_from(settings: Settings) -> VaultLimits:
+    return VaultLimits(
+        max_upload_bytes=settings.max_upload_bytes,
+        quota_bytes=settings.quota_bytes,
+        token_ttl_seconds=settings.token_ttl_seconds,
+        agency_token_ttl_seconds=settings.agency_token_ttl_seconds,
+    )
+
+
+class Services:
+    """Every long-lived object of one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.database = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.blobs = build_blob_store(settings.blobs_url)
+        self.keyring: KeyRing = build_keyring(settings)
+        limits = limits_from(settings)
+        self.accounts = AccountService(self.database, self.keyring, limits)
+        self.vault = VaultService(self.database, self.blobs, self.keyring, limits)
+        self.metrics = api.Metrics()
+
+    async def migrate(self) -> None:
+        await anyio.to_thread.run_sync(migrate.upgrade, self.settings.db_url)
+
+    async def close(self) -> None:
+        await self.blobs.close()
+        await self.database.dispose()
+
+
+def configure_logging(settings: Settings) -> None:
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    processors: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    processors.append(
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=True,
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """Build the app.  Tests call this directly with their own ``Settings``."""
+    svc = services or Services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.should_migrate_on_start:
+            await svc.migrate()
+        try:
+            yield
+        finally:
+            if services is None:
+                await svc.close()
+
+    def const(value: object) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    return Litestar(
+        route_handlers=api.ROUTES,
+        dependencies={
+            "settings": const(settings),
+            "database": const(svc.database),
+            "blobs": const(svc.blobs),
+            "vault": const(svc.vault),
+            "accounts": const(svc.accounts),
+            "metrics": const(svc.metrics),
+            "principal": Provide(provide_principal),
+        },
+        exception_handlers=api.exception_handlers(),
+        middleware=[svc.metrics.middleware],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Kho",
+            version="0.1.0",
+            description="Citizen document vault: JSON API",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )

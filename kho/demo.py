@@ -1,0 +1,118 @@
+"""``kho demo``: idempotent demo data that makes a first look convincing."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+
+from kho.app import Services
+from kho.samples import make_pdf, make_png
+from vault import Actor, ActorType, Agency, DocumentFilter, Provenance
+from vault.errors import AgencyExists, OwnerExists
+
+DEMO_PASSWORD = "kho-demo-2026"
+
+CITIZENS = [
+    ("001090000001", "Nguyễn Thị Lan"),
+    ("079085000002", "Trần Văn Minh"),
+    ("031199000003", "Lê Hoàng Anh"),
+]
+
+AGENCIES = [
+    ("UBND-PBD", "Ủy ban nhân dân phường Phúc Xá, quận Ba Đình"),
+    ("STP-HN", "Sở Tư pháp thành phố Hà Nội"),
+]
+
+# (agency index, doc_type, title, lines)
+ISSUED = [
+    (
+        0,
+        "birth_certificate",
+        "Giấy khai sinh",
+        ["GIAY KHAI SINH - Birth certificate", "Ho va ten: {name}", "So dinh danh: {pid}"],
+    ),
+    (
+        1,
+        "judicial_record",
+        "Phiếu lý lịch tư pháp số 1",
+        ["PHIEU LY LICH TU PHAP - Judicial record", "Ho va ten: {name}", "Khong co an tich."],
+    ),
+]
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _credentials_file(services: Services) -> str:
+    return str(services.settings.data_dir / "demo-agencies.json")
+
+
+async def seed(services: Services, say: Callable[[str], object]) -> None:
+    accounts, vault = services.accounts, services.vault
+    creds_path = _credentials_file(services)
+    saved: dict[str, dict[str, str]] = {}
+    if os.path.exists(creds_path):
+        with open(creds_path, encoding="utf-8") as fh:
+            saved = json.load(fh)
+
+    agencies: list[Agency] = []
+    for code, name in AGENCIES:
+        try:
+            creds = await accounts.create_agency(code, name)
+            saved[code] = {"client_id": creds.agency.client_id, "client_secret": creds.client_secret}
+            agencies.append(creds.agency)
+        except AgencyExists:
+            agencies.append(await accounts.get_agency_by_code(code))
+    # Note: demo only — a real deployment never keeps client secrets; this file (0600)
+    # lets `kho demo` print the demo agencies' credentials again on later runs.
+    fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(saved, fh, indent=2)
+
+    for pid, name in CITIZENS:
+        try:
+            await accounts.create_owner(pid, name, DEMO_PASSWORD)
+        except OwnerExists:
+            pass
+
+    pid, name = CITIZENS[0]
+    owner_id = await vault.ensure_owner(pid)
+    for idx, doc_type, title, lines in ISSUED:
+        agency = agencies[idx]
+        pdf = make_pdf([line.format(name=name, pid=pid) for line in lines], title=title)
+        staged = await vault.stage(owner_id, _once(pdf), filename=f"{doc_type}.pdf")
+        await vault.commit(
+            staged,
+            title=title,
+            doc_type=doc_type,
+            actor=Actor(type=ActorType.AGENCY, id=agency.code, name=agency.name),
+            provenance=Provenance.ISSUED,
+            agency=agency,
+            idempotency_key=f"demo-{doc_type}-{pid}",
+            action="document_deposited",
+        )
+    existing = await vault.list_documents(
+        owner_id, DocumentFilter(provenance=Provenance.UPLOADED), limit=10
+    )
+    if not any(d.title == "Ảnh chụp căn cước công dân" for d in existing.items):
+        await vault.add_document(
+            owner_id,
+            title="Ảnh chụp căn cước công dân",
+            chunks=_once(make_png()),
+            actor=Actor(type=ActorType.OWNER, id=str(owner_id), name=name),
+            filename="cccd.png",
+            doc_type="citizen_id",
+        )
+
+    say("Demo data is ready.")
+    say("Citizens (personal ID / password):")
+    for pid, name in CITIZENS:
+        say(f"  {pid} / {DEMO_PASSWORD}   {name}")
+    say("Agencies (OAuth2 client credentials):")
+    for code, _ in AGENCIES:
+        c = saved.get(code)
+        if c:
+            say(f"  {code}: client_id={c['client_id']} client_secret={c['client_secret']}")
+    say(f"Sign in: POST {services.settings.base_url}/api/v1/auth/login")

@@ -1,0 +1,97 @@
+"""Typed settings, read once from ``KHO_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+PREFIX = "KHO_"
+
+
+class SettingsError(Exception):
+    pass
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every knob of a Kho process.  Environment variable = ``KHO_`` + upper-case name."""
+
+    data_dir: Path = Path("kho-data")
+    database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/kho.db
+    blob_url: str | None = None  # default: file://<data_dir>/blobs ; or s3://bucket?endpoint=…
+    master_key: str | None = None  # base64 or id:base64,… (current first); default: key file
+    base_url: str = "http://127.0.0.1:8000"
+    max_upload_bytes: int = 50 * 1024 * 1024
+    quota_bytes: int = 1024 * 1024 * 1024
+    token_ttl_seconds: int = 3600
+    agency_token_ttl_seconds: int = 900
+    gc_grace_seconds: int = 3600
+    sqlite_synchronous: str = "FULL"
+    log_level: str = "info"
+    log_json: bool = False
+    access_log: bool = False
+    migrate_on_start: bool | None = None  # default: yes for SQLite, no otherwise
+
+    def __repr__(self) -> str:  # security: the master key and DB password stay out of logs
+        fields = msgspec.structs.asdict(self)
+        fields["master_key"] = "***" if self.master_key else None
+        if self.database_url and "@" in self.database_url:
+            fields["database_url"] = "***"
+        if self.blob_url and "secret_key" in self.blob_url:
+            fields["blob_url"] = "***"
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in fields.items()) + ")"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve()}/kho.db"
+
+    @property
+    def blobs_url(self) -> str:
+        return self.blob_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def should_migrate_on_start(self) -> bool:
+        return self.is_sqlite if self.migrate_on_start is None else self.migrate_on_start
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``KHO_*`` variables; unknown ones or bad values fail naming the variable."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, str] = {}
+        known = set(cls.__struct_fields__)
+        for key, value in env.items():
+            if not key.startswith(PREFIX) or key in _NOT_SETTINGS:
+                continue
+            name = key[len(PREFIX) :].lower()
+            if name not in known:
+                raise SettingsError(f"{key} is not a Kho setting (known: {_known_vars()})")
+            raw[name] = value
+        try:
+            return msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
+        except msgspec.ValidationError as exc:
+            field = str(exc).rsplit("$.", 1)[-1].rstrip("`").split("`")[0]
+            raise SettingsError(f"{PREFIX}{field.upper()}: {exc}") from None
+
+
+def _dec_hook(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError
+
+
+# Variables with the prefix that belong to tooling, not to the service.
+_NOT_SETTINGS = frozenset({"KHO_TEST_DATABASE_URL", "KHO_TEST_PG"})
+
+
+def _known_vars() -> str:
+    return ", ".join(PREFIX + f.upper() for f in Settings.__struct_fields__)

@@ -1,0 +1,1 @@
+"""sharing package (see ../shared/DESIGN.md); built by its own issue."""

@@ -1,0 +1,1 @@
+"""signing package (see ../shared/DESIGN.md); built by its own issue."""

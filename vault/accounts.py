@@ -1,0 +1,307 @@
+"""Accounts: citizens (owners), agency clients and bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError as SQLIntegrityError
+
+from vault import audit, validation
+from vault.crypto import new_key
+from vault.db import AgencyRow, Database, OwnerRow, TokenRow, utcnow
+from vault.errors import (
+    AgencyExists,
+    AgencyNotFound,
+    AuthenticationFailed,
+    InvalidInput,
+    OwnerExists,
+    OwnerNotFound,
+)
+from vault.ids import uuid7
+from vault.keys import KeyRing
+from vault.models import (
+    Actor,
+    ActorType,
+    Agency,
+    AgencyCredentials,
+    IssuedToken,
+    Owner,
+    OwnerStatus,
+    Principal,
+    VaultLimits,
+)
+from vault.passwords import check_password_strength, hash_password, verify_password
+
+AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "certify"})
+DEFAULT_AGENCY_SCOPES = frozenset({"deposit", "revoke", "request"})
+
+
+def token_hash(token: str) -> str:
+    """Tokens carry 256 random bits, so a plain SHA-256 is a safe one-way index."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def owner_key_context(owner_id: UUID) -> bytes:
+    return b"kho-owner-key:" + owner_id.bytes
+
+
+def to_owner(row: OwnerRow) -> Owner:
+    return Owner(
+        id=row.id,
+        personal_id=row.personal_id,
+        name=row.name,
+        status=OwnerStatus(row.status),
+        used_bytes=row.used_bytes,
+        locale=row.locale,
+        created_at=row.created_at,
+    )
+
+
+def to_agency(row: AgencyRow) -> Agency:
+    return Agency(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        client_id=row.client_id,
+        scopes=frozenset(row.scopes.split()),
+        created_at=row.created_at,
+    )
+
+
+def new_owner_row(personal_id: str, name: str, status: OwnerStatus, keyring: KeyRing) -> OwnerRow:
+    owner_id = uuid7()
+    kek_id, wrapped = keyring.wrap(new_key(), owner_key_context(owner_id))
+    return OwnerRow(
+        id=owner_id,
+        personal_id=personal_id,
+        name=name,
+        status=str(status),
+        password_hash=None,
+        kek_id=kek_id,
+        wrapped_key=wrapped,
+        used_bytes=0,
+        audit_seq=0,
+        audit_head="",
+        locale="vi",
+        created_at=utcnow(),
+    )
+
+
+class AccountService:
+    def __init__(self, db: Database, keyring: KeyRing, limits: VaultLimits) -> None:
+        self._db = db
+        self._keyring = keyring
+        self._limits = limits
+
+    # -- citizens ---------------------------------------------------------------------
+
+    async def create_owner(self, personal_id: str, name: str, password: str) -> Owner:
+        """Create a citizen account, or claim one a deposit created before.
+
+        Raises ``InvalidInput`` for a malformed ID, name or weak password and
+        ``OwnerExists`` when an active account already holds the ID.
+        """
+        personal_id = validation.personal_id(personal_id)
+        name = validation.name(name)
+        if (why := check_password_strength(password)) is not None:
+            raise InvalidInput("password", why)
+        pw_hash = await hash_password(password)
+        actor = Actor(type=ActorType.OPERATOR, name="account creation")
+        async with self._db.write() as session:
+            row = await session.scalar(
+                select(OwnerRow).where(OwnerRow.personal_id == personal_id).with_for_update()
+            )
+            if row is not None and row.status == OwnerStatus.ACTIVE:
+                raise OwnerExists(personal_id)
+            if row is None:
+                row = new_owner_row(personal_id, name, OwnerStatus.ACTIVE, self._keyring)
+                session.add(row)
+                await session.flush()
+            elif row.wrapped_key is None:  # a deleted account's ID used again: fresh key
+                row.kek_id, row.wrapped_key = self._keyring.wrap(
+                    new_key(), owner_key_context(row.id)
+                )
+            row.name = name
+            row.status = str(OwnerStatus.ACTIVE)
+            row.password_hash = pw_hash
+            row.deleted_at = None
+            audit.append(session, row, actor, "account_created")
+            return to_owner(row)
+
+    async def get_owner(self, owner_id: UUID) -> Owner:
+        async with self._db.read() as session:
+            row = await session.get(OwnerRow, owner_id)
+            if row is None or row.status == OwnerStatus.DELETED:
+                raise OwnerNotFound(str(owner_id))
+            return to_owner(row)
+
+    async def login(self, personal_id: str, password: str, ip: str | None) -> IssuedToken:
+        """Check a citizen's password and issue a bearer token.
+
+        Raises ``AuthenticationFailed`` without saying whether the ID exists.
+        """
+        try:
+            personal_id = validation.personal_id(personal_id)
+        except InvalidInput:
+            await verify_password(None, password)
+            raise AuthenticationFailed() from None
+        async with self._db.read() as session:
+            row = await session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
+        stored = row.password_hash if row is not None and row.status == OwnerStatus.ACTIVE else None
+        ok = await verify_password(stored, password)
+        if row is None:
+            raise AuthenticationFailed()
+        async with self._db.write() as session:
+            owner = await session.scalar(
+                select(OwnerRow).where(OwnerRow.id == row.id).with_for_update()
+            )
+            assert owner is not None
+            actor = Actor(type=ActorType.OWNER, id=str(owner.id), name=owner.name, ip=ip)
+            if not ok:
+                if owner.status == OwnerStatus.ACTIVE:
+                    audit.append(session, owner, actor, "login_failed")
+                    await session.commit()
+                raise AuthenticationFailed()
+            token, issued = self._new_token("owner", frozenset({"owner"}))
+            issued.owner_id = owner.id
+            session.add(issued)
+            audit.append(session, owner, actor, "login")
+            return IssuedToken(
+                token=token, expires_in=self._limits.token_ttl_seconds, scopes=frozenset()
+            )
+
+    def _new_token(self, kind: str, scopes: frozenset[str]) -> tuple[str, TokenRow]:
+        token = secrets.token_urlsafe(32)  # security: 256 bits from the OS CSPRNG
+        now = utcnow()
+        ttl = (
+            self._limits.token_ttl_seconds
+            if kind == "owner"
+            else self._limits.agency_token_ttl_seconds
+        )
+        row = TokenRow(
+            id=uuid7(),
+            token_hash=token_hash(token),
+            kind=kind,
+            scopes=" ".join(sorted(scopes)),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+            revoked_at=None,
+        )
+        return token, row
+
+    async def authenticate(self, token: str) -> Principal:
+        """Resolve a bearer token; raises ``AuthenticationFailed`` if unknown, expired or revoked."""
+        if not token or len(token) > 200:
+            raise AuthenticationFailed()
+        digest = token_hash(token)
+        async with self._db.read() as session:
+            row = await session.scalar(select(TokenRow).where(TokenRow.token_hash == digest))
+            if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+                raise AuthenticationFailed()
+            if row.kind == "owner":
+                owner = await session.get(OwnerRow, row.owner_id)
+                if owner is None or owner.status != OwnerStatus.ACTIVE:
+                    raise AuthenticationFailed()
+                return Principal(kind="owner", token_id=row.id, owner_id=row.owner_id)
+            agency = await session.get(AgencyRow, row.agency_id)
+            if agency is None or not agency.active:
+                raise AuthenticationFailed()
+            return Principal(
+                kind="agency",
+                token_id=row.id,
+                agency_id=agency.id,
+                agency_code=agency.code,
+                agency_name=agency.name,
+                scopes=frozenset(row.scopes.split()),
+            )
+
+    async def revoke_token(self, token_id: UUID) -> None:
+        async with self._db.write() as session:
+            await session.execute(
+                update(TokenRow)
+                .where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+
+    async def purge_expired_tokens(self) -> int:
+        async with self._db.write() as session:
+            result = await session.execute(delete(TokenRow).where(TokenRow.expires_at < utcnow()))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def check_owner_password(self, owner_id: UUID, password: str) -> None:
+        async with self._db.read() as session:
+            row = await session.get(OwnerRow, owner_id)
+        stored = row.password_hash if row is not None else None
+        if not await verify_password(stored, password):
+            raise AuthenticationFailed()
+
+    # -- agencies ---------------------------------------------------------------------
+
+    async def create_agency(
+        self, code: str, name: str, scopes: frozenset[str] | None = None
+    ) -> AgencyCredentials:
+        """Register an agency client; the secret in the result is shown once only."""
+        code = validation.agency_code(code)
+        name = validation.name(name)
+        scopes = DEFAULT_AGENCY_SCOPES if scopes is None else scopes
+        if unknown := scopes - AGENCY_SCOPES:
+            raise InvalidInput("scopes", f"unknown scopes: {', '.join(sorted(unknown))}")
+        secret = secrets.token_urlsafe(32)
+        row = AgencyRow(
+            id=uuid7(),
+            code=code,
+            name=name,
+            client_id=f"{code.lower()}-{secrets.token_hex(8)}",
+            secret_hash=token_hash(secret),
+            scopes=" ".join(sorted(scopes)),
+            active=True,
+            created_at=utcnow(),
+        )
+        try:
+            async with self._db.write() as session:
+                if await session.scalar(select(AgencyRow.id).where(AgencyRow.code == code)):
+                    raise AgencyExists(code)
+                session.add(row)
+        except SQLIntegrityError:
+            raise AgencyExists(code) from None
+        return AgencyCredentials(agency=to_agency(row), client_secret=secret)
+
+    async def get_agency_by_code(self, code: str) -> Agency:
+        async with self._db.read() as session:
+            row = await session.scalar(select(AgencyRow).where(AgencyRow.code == code))
+            if row is None:
+                raise AgencyNotFound(code)
+            return to_agency(row)
+
+    async def list_agencies(self) -> list[Agency]:
+        async with self._db.read() as session:
+            rows = (await session.scalars(select(AgencyRow).order_by(AgencyRow.code))).all()
+            return [to_agency(r) for r in rows]
+
+    async def client_credentials(
+        self, client_id: str, client_secret: str, scope: str | None
+    ) -> IssuedToken:
+        """OAuth2 client-credentials grant.  Raises ``AuthenticationFailed`` on bad
+        credentials and ``InvalidInput`` for a scope the client was not granted."""
+        async with self._db.read() as session:
+            row = await session.scalar(select(AgencyRow).where(AgencyRow.client_id == client_id))
+        expected = row.secret_hash if row is not None else "0" * 64
+        good = hmac.compare_digest(expected, token_hash(client_secret))
+        if row is None or not good or not row.active:
+            raise AuthenticationFailed()
+        granted = frozenset(row.scopes.split())
+        wanted = frozenset(scope.split()) if scope else granted
+        if not wanted <= granted:
+            raise InvalidInput("scope", "requests a scope this client was not granted")
+        token, tok = self._new_token("agency", wanted)
+        tok.agency_id = row.id
+        async with self._db.write() as session:
+            session.add(tok)
+        return IssuedToken(
+            token=token, expires_in=self._limits.agency_token_ttl_seconds, scopes=wanted
+        )

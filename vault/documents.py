@@ -1,0 +1,795 @@
+"""The vault service: storing, listing, reading, deleting and exporting documents."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import structlog
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError as SQLIntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vault import audit, validation
+from vault.accounts import new_owner_row, owner_key_context
+from vault.blobs.api import BlobStore
+from vault.crypto import (
+    DecryptionError,
+    SegmentDecryptor,
+    SegmentEncryptor,
+    new_key,
+    segment_span,
+    unwrap_key,
+    wrap_key,
+)
+from vault.db import AgencyRow, AuditRow, Database, DocumentRow, OwnerRow, TokenRow, utcnow
+from vault.errors import (
+    AuthenticationFailed,
+    DocumentNotFound,
+    EmptyFile,
+    FileTooLarge,
+    IdempotencyConflict,
+    IntegrityError,
+    KeyUnavailable,
+    LegalHold,
+    OwnerNotFound,
+    QuotaExceeded,
+)
+from vault.ids import uuid7
+from vault.keys import KeyRing
+from vault.models import (
+    AccountDeletion,
+    Actor,
+    ActorType,
+    Agency,
+    AuditEvent,
+    Document,
+    DocumentFilter,
+    DocumentPage,
+    IssuerStatus,
+    OwnerStatus,
+    Provenance,
+    VaultLimits,
+)
+from vault.passwords import verify_password
+from vault.sniff import EXTENSIONS, ContentInspector
+
+log = structlog.get_logger("kho.vault")
+
+DOC_KEY_PREFIX = b"kho-doc-key:"
+
+
+def doc_key_context(document_id: UUID) -> bytes:
+    return DOC_KEY_PREFIX + document_id.bytes
+
+
+def blob_key_for(owner_id: UUID, document_id: UUID) -> str:
+    return f"docs/{owner_id}/{document_id}"
+
+
+class ContentStream(msgspec.Struct, frozen=True, kw_only=True):
+    """Bytes of a document about to be served: ``[start, end)`` of ``document``."""
+
+    document: Document
+    start: int
+    end: int
+    chunks: AsyncIterator[bytes]
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
+    return Document(
+        id=row.id,
+        owner_id=row.owner_id,
+        title=row.title,
+        doc_type=row.doc_type,
+        provenance=Provenance(row.provenance),
+        content_type=row.content_type,
+        filename=row.filename,
+        size=row.size,
+        sha256=row.sha256,
+        issuer_agency_id=row.issuer_agency_id,
+        issuer_agency_code=agency.code if agency else None,
+        issuer_agency_name=agency.name if agency else None,
+        issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
+        legal_hold=row.legal_hold,
+        created_at=row.created_at,
+    )
+
+
+def _with_agency(q: Select[tuple[DocumentRow]]) -> Select[tuple[DocumentRow, AgencyRow]]:
+    return q.add_columns(AgencyRow).outerjoin(  # type: ignore[return-value]
+        AgencyRow, AgencyRow.id == DocumentRow.issuer_agency_id
+    )
+
+
+def _encode_cursor(doc_id: UUID) -> str:
+    return base64.urlsafe_b64encode(doc_id.bytes).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> UUID:
+    from vault.errors import InvalidInput
+
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return UUID(bytes=raw)
+    except (ValueError, TypeError):
+        raise InvalidInput("cursor", "is not a cursor this server gave out") from None
+
+
+async def _lock_owner(session: AsyncSession, owner_id: UUID) -> OwnerRow:
+    row = await session.scalar(select(OwnerRow).where(OwnerRow.id == owner_id).with_for_update())
+    if row is None or row.status == OwnerStatus.DELETED:
+        raise OwnerNotFound(str(owner_id))
+    return row
+
+
+class VaultService:
+    """Stores documents encrypted, reads them back verified, keeps the audit chain.
+
+    Write order: the encrypted blob is written (and made durable) first, then the row
+    and its audit event are committed in one transaction.  A crash in between leaves an
+    orphan blob for ``kho gc``, never a row without its blob.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        keyring: KeyRing,
+        limits: VaultLimits,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._keyring = keyring
+        self._limits = limits
+        self._clock = clock
+
+    @property
+    def limits(self) -> VaultLimits:
+        return self._limits
+
+    # -- keys -------------------------------------------------------------------------
+
+    def _owner_key(self, owner: OwnerRow) -> bytes:
+        if owner.wrapped_key is None or owner.kek_id is None:
+            raise KeyUnavailable(f"owner {owner.id} has no key (account deleted)")
+        return self._keyring.unwrap(owner.kek_id, owner.wrapped_key, owner_key_context(owner.id))
+
+    def _content_key(self, row: DocumentRow, owner: OwnerRow) -> bytes:
+        ctx = doc_key_context(row.id)
+        if row.key_scope == "master":
+            assert row.kek_id is not None
+            return self._keyring.unwrap(row.kek_id, row.wrapped_key, ctx)
+        try:
+            return unwrap_key(self._owner_key(owner), row.wrapped_key, ctx)
+        except DecryptionError:
+            raise IntegrityError(row.id, "the document key does not open") from None
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def add_document(
+        self,
+        owner_id: UUID,
+        *,
+        title: str,
+        chunks: AsyncIterable[bytes],
+        actor: Actor,
+        filename: str | None = None,
+        doc_type: str | None = None,
+        provenance: Provenance = Provenance.UPLOADED,
+        agency: Agency | None = None,
+        legal_hold: bool = False,
+        idempotency_key: str | None = None,
+        action: str = "document_uploaded",
+    ) -> Document:
+        """Stream ``chunks`` into a new encrypted document of ``owner_id``: ``stage``
+        then ``commit``, discarding the blob if anything fails.  See both for errors."""
+        check_fields(title, doc_type)
+        staged = await self.stage(owner_id, chunks, filename=filename)
+        try:
+            return await self.commit(
+                staged,
+                title=title,
+                doc_type=doc_type,
+                actor=actor,
+                provenance=provenance,
+                agency=agency,
+                legal_hold=legal_hold,
+                idempotency_key=idempotency_key,
+                action=action,
+            )
+        except BaseException:
+            await self.discard(staged)
+            raise
+
+    async def stage(
+        self, owner_id: UUID, chunks: AsyncIterable[bytes], *, filename: str | None = None
+    ) -> StagedContent:
+        """Phase one of storing a document: encrypt and write the blob, no row yet.
+
+        Raises ``EmptyFile``, ``FileTooLarge``, ``QuotaExceeded``,
+        ``UnsupportedMediaType``, ``UnreadableDocument`` or ``OwnerNotFound``; on error
+        nothing is left behind.  The caller must ``commit`` or ``discard`` the result.
+        """
+        async with self._db.read() as session:
+            owner = await session.get(OwnerRow, owner_id)
+            if owner is None or owner.status == OwnerStatus.DELETED:
+                raise OwnerNotFound(str(owner_id))
+            owner_key = self._owner_key(owner)
+            used = owner.used_bytes
+        remaining = self._limits.quota_bytes - used
+        limit = min(self._limits.max_upload_bytes, max(remaining, 0))
+
+        document_id = uuid7()
+        content_key = new_key()
+        wrapped = wrap_key(owner_key, content_key, doc_key_context(document_id))
+        blob_key = blob_key_for(owner_id, document_id)
+        inspector = ContentInspector()
+        hasher = hashlib.sha256()
+        encryptor = SegmentEncryptor(content_key, document_id, owner_id, self._limits.segment_size)
+        size = 0
+
+        async def pipeline() -> AsyncIterator[bytes]:
+            nonlocal size
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if size > limit:
+                    if limit < self._limits.max_upload_bytes:
+                        raise QuotaExceeded(self._limits.quota_bytes, used)
+                    raise FileTooLarge(self._limits.max_upload_bytes)
+                inspector.feed(chunk)
+                hasher.update(chunk)
+                for out in encryptor.feed(chunk):
+                    yield out
+            if size == 0:
+                raise EmptyFile()
+            inspector.finish()
+            for out in encryptor.finish():
+                yield out
+
+        await self._blobs.put(blob_key, pipeline())
+        content_type = inspector.content_type
+        assert content_type is not None
+        return StagedContent(
+            document_id=document_id,
+            owner_id=owner_id,
+            blob_key=blob_key,
+            wrapped_key=wrapped,
+            size=size,
+            sha256=hasher.hexdigest(),
+            content_type=content_type,
+            filename=validation.filename(filename, EXTENSIONS[content_type]),
+        )
+
+    async def discard(self, staged: StagedContent) -> None:
+        await self._discard_blob(staged.blob_key)
+
+    async def commit(
+        self,
+        staged: StagedContent,
+        *,
+        title: str,
+        actor: Actor,
+        doc_type: str | None = None,
+        provenance: Provenance = Provenance.UPLOADED,
+        agency: Agency | None = None,
+        legal_hold: bool = False,
+        idempotency_key: str | None = None,
+        action: str = "document_uploaded",
+    ) -> Document:
+        """Phase two: the row and its audit event, in one transaction.
+
+        Raises ``InvalidInput``, ``QuotaExceeded`` or ``OwnerNotFound``.  With an
+        ``idempotency_key`` (agency deposits) an earlier document with that key is
+        returned instead (the staged blob is then discarded); one made from a different
+        request raises ``IdempotencyConflict``.  The caller discards on error.
+        """
+        title, doc_type = check_fields(title, doc_type)
+        fingerprint = None
+        if idempotency_key:
+            fingerprint = hashlib.sha256(
+                msgspec.json.encode([str(staged.owner_id), doc_type, title, staged.sha256])
+            ).hexdigest()
+        row = DocumentRow(
+            id=staged.document_id,
+            owner_id=staged.owner_id,
+            title=title,
+            title_search=validation.search_key(title),
+            doc_type=doc_type,
+            provenance=str(provenance),
+            content_type=staged.content_type,
+            filename=staged.filename,
+            size=staged.size,
+            sha256=staged.sha256,
+            blob_key=staged.blob_key,
+            segment_size=self._limits.segment_size,
+            key_scope="owner",
+            kek_id=None,
+            wrapped_key=staged.wrapped_key,
+            issuer_agency_id=agency.id if agency else None,
+            issuer_status=str(IssuerStatus.ACTIVE) if provenance == Provenance.ISSUED else None,
+            legal_hold=legal_hold,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+            created_at=self._clock(),
+        )
+        try:
+            async with self._db.write() as session:
+                owner = await _lock_owner(session, staged.owner_id)
+                if idempotency_key and agency is not None:
+                    found = await self._find_idempotent(session, agency.id, idempotency_key)
+                    if found is not None:
+                        raise _Replayed(found)
+                if owner.used_bytes + staged.size > self._limits.quota_bytes:
+                    raise QuotaExceeded(self._limits.quota_bytes, owner.used_bytes)
+                session.add(row)
+                owner.used_bytes += staged.size
+                audit.append(
+                    session,
+                    owner,
+                    actor,
+                    action,
+                    document_id=row.id,
+                    detail={
+                        "title": title,
+                        "doc_type": doc_type,
+                        "size": staged.size,
+                        "sha256": staged.sha256,
+                        "provenance": str(provenance),
+                        **({"agency": agency.code} if agency else {}),
+                    },
+                )
+        except _Replayed as replay:
+            await self.discard(staged)
+            return self._replay(replay.found, fingerprint, idempotency_key or "")
+        except SQLIntegrityError:
+            if idempotency_key and agency is not None:
+                async with self._db.read() as session:
+                    found = await self._find_idempotent(session, agency.id, idempotency_key)
+                if found is not None:
+                    await self.discard(staged)
+                    return self._replay(found, fingerprint, idempotency_key)
+            raise
+        return _to_document(row, await self._agency_row(agency.id) if agency else None)
+
+    async def find_deposit(self, agency: Agency, idempotency_key: str) -> Document | None:
+        """The document an agency already deposited under ``idempotency_key``, if any."""
+        async with self._db.read() as session:
+            found = await self._find_idempotent(session, agency.id, idempotency_key)
+        return found[0] if found else None
+
+    async def _agency_row(self, agency_id: UUID) -> AgencyRow | None:
+        async with self._db.read() as session:
+            return await session.get(AgencyRow, agency_id)
+
+    async def _find_idempotent(
+        self, session: AsyncSession, agency_id: UUID, key: str
+    ) -> tuple[Document, str | None] | None:
+        q = _with_agency(
+            select(DocumentRow).where(
+                DocumentRow.issuer_agency_id == agency_id, DocumentRow.idempotency_key == key
+            )
+        )
+        found = (await session.execute(q)).first()
+        if found is None:
+            return None
+        return _to_document(found[0], found[1]), found[0].request_fingerprint
+
+    def _replay(
+        self, found: tuple[Document, str | None], fingerprint: str | None, key: str
+    ) -> Document:
+        doc, stored = found
+        if fingerprint is not None and stored not in (None, fingerprint):
+            raise IdempotencyConflict(key)
+        return doc
+
+    async def _discard_blob(self, key: str) -> None:
+        try:
+            await self._blobs.delete(key)
+        except Exception:  # Note: gc removes it later; the original error matters more
+            log.warning("blob_discard_failed", blob_key=key)
+
+    async def ensure_owner(self, personal_id: str) -> UUID:
+        """The owner id for a personal ID, creating an ``unclaimed`` owner if there is
+        none, so an agency's paper waits for the citizen's first sign-up."""
+        personal_id = validation.personal_id(personal_id)
+        async with self._db.read() as session:
+            row = await session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
+            if row is not None and row.status != OwnerStatus.DELETED:
+                return row.id
+        async with self._db.write() as session:
+            row = await session.scalar(
+                select(OwnerRow).where(OwnerRow.personal_id == personal_id).with_for_update()
+            )
+            if row is None:
+                row = new_owner_row(personal_id, "", OwnerStatus.UNCLAIMED, self._keyring)
+                session.add(row)
+                await session.flush()
+                audit.append(
+                    session,
+                    row,
+                    Actor(type=ActorType.SYSTEM, name="deposit"),
+                    "vault_opened_for_deposit",
+                )
+            elif row.status == OwnerStatus.DELETED:
+                row.kek_id, row.wrapped_key = self._keyring.wrap(
+                    new_key(), owner_key_context(row.id)
+                )
+                row.status = str(OwnerStatus.UNCLAIMED)
+            return row.id
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def list_documents(
+        self,
+        owner_id: UUID,
+        flt: DocumentFilter,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> DocumentPage:
+        q = select(DocumentRow).where(DocumentRow.owner_id == owner_id)
+        if flt.doc_type:
+            q = q.where(DocumentRow.doc_type == flt.doc_type)
+        if flt.provenance:
+            q = q.where(DocumentRow.provenance == str(flt.provenance))
+        if flt.q:
+            needle = validation.search_key(flt.q.strip())
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            q = q.where(DocumentRow.title_search.like(f"%{escaped}%", escape="\\"))
+        if cursor:
+            q = q.where(DocumentRow.id < _decode_cursor(cursor))
+        q = _with_agency(q.order_by(DocumentRow.id.desc()).limit(limit + 1))
+        async with self._db.read() as session:
+            rows = (await session.execute(q)).all()
+        items = [_to_document(r[0], r[1]) for r in rows[:limit]]
+        next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
+        return DocumentPage(items=items, next_cursor=next_cursor)
+
+    async def get_document(self, owner_id: UUID, document_id: UUID) -> Document:
+        """Raises ``DocumentNotFound`` for a missing document *or another owner's*."""
+        q = _with_agency(
+            select(DocumentRow).where(
+                DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
+            )
+        )
+        async with self._db.read() as session:
+            found = (await session.execute(q)).first()
+        if found is None:
+            raise DocumentNotFound(document_id)
+        return _to_document(found[0], found[1])
+
+    async def open_content(
+        self,
+        owner_id: UUID,
+        document_id: UUID,
+        actor: Actor,
+        *,
+        byte_range: tuple[int, int] | None = None,
+    ) -> ContentStream:
+        """Audit the read, then stream the plaintext, verified.
+
+        Every segment is authenticated before its bytes are released; for a whole-file
+        read the SHA-256 is checked before the last segment is released.  The first
+        segment is decrypted before this returns, so a document whose start (or whole,
+        when it fits in one segment) fails its check raises ``IntegrityError`` here, and
+        later failures abort the stream.  ``byte_range`` is ``[start, end)``, validated
+        by the caller against the size.
+        """
+        async with self._db.write() as session:
+            found = (
+                await session.execute(
+                    _with_agency(
+                        select(DocumentRow).where(
+                            DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
+                        )
+                    )
+                )
+            ).first()
+            if found is None:
+                raise DocumentNotFound(document_id)
+            row, agency = found[0], found[1]
+            owner = await _lock_owner(session, owner_id)
+            key = self._content_key(row, owner)
+            start, end = byte_range if byte_range else (0, row.size)
+            audit.append(
+                session,
+                owner,
+                actor,
+                "document_downloaded",
+                document_id=row.id,
+                detail={"range": [start, end]} if byte_range else {},
+            )
+        doc = _to_document(row, agency)
+        chunks = self._plaintext(row, key, start, end, whole=byte_range is None)
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            first = b""
+
+        async def stream() -> AsyncIterator[bytes]:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+
+        return ContentStream(document=doc, start=start, end=end, chunks=stream())
+
+    async def _plaintext(
+        self, row: DocumentRow, key: bytes, start: int, end: int, *, whole: bool
+    ) -> AsyncIterator[bytes]:
+        seg = row.segment_size
+        first, _last, c_start, c_end = segment_span(start, end, row.size, seg)
+        dec = SegmentDecryptor(key, row.id, row.owner_id, row.size, first, seg)
+        hasher = hashlib.sha256() if whole else None
+        pos = first * seg  # plaintext offset of the next decrypted byte
+        try:
+            pending: bytes | None = None
+            async for chunk in self._blobs.open(row.blob_key, c_start, c_end):
+                for plain in dec.feed(chunk):
+                    if pending is not None:
+                        yield pending
+                    if hasher is not None:
+                        hasher.update(plain)
+                    lo = max(start - pos, 0)
+                    hi = min(end - pos, len(plain))
+                    pos += len(plain)
+                    pending = plain[lo:hi] if (lo, hi) != (0, len(plain)) else plain
+            if whole:
+                dec.finish()
+            if hasher is not None and hasher.hexdigest() != row.sha256:
+                raise IntegrityError(row.id, "SHA-256 of the content does not match")
+            if whole is False and pos < end:
+                raise IntegrityError(row.id, "the stored blob is shorter than the document")
+            if pending:
+                yield pending
+        except DecryptionError as exc:
+            log.error("integrity_failure", document_id=str(row.id), reason=str(exc))
+            raise IntegrityError(row.id, str(exc)) from None
+
+    # -- deleting ---------------------------------------------------------------------
+
+    async def delete_document(self, owner_id: UUID, document_id: UUID, actor: Actor) -> None:
+        """Raises ``DocumentNotFound`` or ``LegalHold`` (an agency keeps it)."""
+        async with self._db.write() as session:
+            row = await session.scalar(
+                select(DocumentRow).where(
+                    DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
+                )
+            )
+            if row is None:
+                raise DocumentNotFound(document_id)
+            if row.legal_hold:
+                raise LegalHold(document_id)
+            owner = await _lock_owner(session, owner_id)
+            await session.delete(row)
+            owner.used_bytes = max(0, owner.used_bytes - row.size)
+            audit.append(
+                session,
+                owner,
+                actor,
+                "document_deleted",
+                document_id=document_id,
+                detail={"title": row.title, "sha256": row.sha256},
+            )
+            blob_key = row.blob_key
+        await self._discard_blob(blob_key)
+
+    async def delete_owner(self, owner_id: UUID, password: str, actor: Actor) -> AccountDeletion:
+        """Delete an account: every document not under legal hold is removed, the owner
+        key is destroyed (crypto-shredding), tokens die.  Papers an agency holds are
+        re-keyed under the master key and kept; the result lists them.
+
+        Raises ``AuthenticationFailed`` for a wrong password.
+        """
+        async with self._db.read() as session:
+            owner_row = await session.get(OwnerRow, owner_id)
+            stored = owner_row.password_hash if owner_row else None
+        if not await verify_password(stored, password):
+            raise AuthenticationFailed()
+        blob_keys: list[str] = []
+        kept: list[Document] = []
+        async with self._db.write() as session:
+            owner = await _lock_owner(session, owner_id)
+            owner_key = self._owner_key(owner)
+            rows = (
+                await session.execute(
+                    _with_agency(select(DocumentRow).where(DocumentRow.owner_id == owner_id))
+                )
+            ).all()
+            kept_bytes = 0
+            for doc, agency in rows:
+                if doc.legal_hold:
+                    ctx = doc_key_context(doc.id)
+                    content_key = unwrap_key(owner_key, doc.wrapped_key, ctx)
+                    doc.kek_id, doc.wrapped_key = self._keyring.wrap(content_key, ctx)
+                    doc.key_scope = "master"
+                    kept_bytes += doc.size
+                    kept.append(_to_document(doc, agency))
+                else:
+                    blob_keys.append(doc.blob_key)
+                    await session.delete(doc)
+            await session.execute(delete(TokenRow).where(TokenRow.owner_id == owner_id))
+            audit.append(
+                session,
+                owner,
+                actor,
+                "account_deleted",
+                detail={"documents_deleted": len(blob_keys), "documents_kept": len(kept)},
+            )
+            # security: crypto-shredding — without the wrapped owner key no copy of the
+            # deleted blobs (backups included) can be decrypted, even with the master key.
+            owner.wrapped_key = None
+            owner.kek_id = None
+            owner.password_hash = None
+            owner.name = ""
+            owner.status = str(OwnerStatus.DELETED)
+            owner.used_bytes = kept_bytes
+            owner.deleted_at = self._clock()
+        for key in blob_keys:
+            await self._discard_blob(key)
+        return AccountDeletion(documents_deleted=len(blob_keys), documents_kept=kept)
+
+    # -- export -----------------------------------------------------------------------
+
+    async def export(self, owner_id: UUID, actor: Actor) -> AsyncIterator[bytes]:
+        """Everything of the owner as a ZIP stream: originals, metadata.json, audit.json.
+
+        The ZIP is written as it is sent (data descriptors, ZIP64), one document at a time.
+        """
+        async with self._db.write() as session:
+            owner = await _lock_owner(session, owner_id)
+            audit.append(session, owner, actor, "export")
+        async with self._db.read() as session:
+            rows = (
+                await session.execute(
+                    _with_agency(
+                        select(DocumentRow)
+                        .where(DocumentRow.owner_id == owner_id)
+                        .order_by(DocumentRow.id)
+                    )
+                )
+            ).all()
+            owner_row = await session.get(OwnerRow, owner_id)
+            assert owner_row is not None
+            owner_key = self._owner_key(owner_row)
+            events = (
+                await session.scalars(
+                    select(AuditRow).where(AuditRow.owner_id == owner_id).order_by(AuditRow.seq)
+                )
+            ).all()
+            profile = {
+                "personal_id": owner_row.personal_id,
+                "name": owner_row.name,
+                "created_at": owner_row.created_at,
+            }
+        docs = [(r[0], _to_document(r[0], r[1])) for r in rows]
+        chain = [msgspec.structs.asdict(audit.to_event(e)) for e in events]
+        return self._zip_stream(owner_key, docs, profile, chain)
+
+    async def _zip_stream(
+        self,
+        owner_key: bytes,
+        docs: list[tuple[DocumentRow, Document]],
+        profile: dict[str, Any],
+        chain: list[dict[str, Any]],
+    ) -> AsyncIterator[bytes]:
+        sink = _Sink()
+        zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        names: list[dict[str, Any]] = []
+        for row, doc in docs:
+            name = f"documents/{doc.id}-{doc.filename}"
+            names.append({**msgspec.structs.asdict(doc), "path": name})
+            info = zipfile.ZipInfo(name, date_time=_zip_time(doc.created_at))
+            info.compress_type = zipfile.ZIP_STORED
+            key = (
+                self._keyring.unwrap(row.kek_id or "", row.wrapped_key, doc_key_context(row.id))
+                if row.key_scope == "master"
+                else unwrap_key(owner_key, row.wrapped_key, doc_key_context(row.id))
+            )
+            with zf.open(info, "w", force_zip64=True) as out:
+                async for chunk in self._plaintext(row, key, 0, row.size, whole=True):
+                    out.write(chunk)
+                    if sink.pending:
+                        yield sink.take()
+            yield sink.take()
+        meta = msgspec.json.format(
+            msgspec.json.encode({"owner": profile, "documents": names}), indent=2
+        )
+        zf.writestr("metadata.json", meta)
+        zf.writestr("audit.json", msgspec.json.format(msgspec.json.encode(chain), indent=2))
+        zf.close()
+        yield sink.take()
+
+    async def list_audit(
+        self, owner_id: UUID, *, limit: int = 50, before_seq: int | None = None
+    ) -> list[AuditEvent]:
+        """The owner's own events, newest first."""
+        async with self._db.read() as session:
+            return [
+                e
+                async for e in audit.iter_owner_events(
+                    session, owner_id, limit=limit, before_seq=before_seq
+                )
+            ]
+
+    # -- maintenance --------------------------------------------------------------------
+
+    async def storage_totals(self) -> tuple[int, int]:
+        """``(documents, bytes)`` over every owner, for metrics."""
+        async with self._db.read() as session:
+            count, total = (
+                await session.execute(
+                    select(func.count(DocumentRow.id), func.coalesce(func.sum(DocumentRow.size), 0))
+                )
+            ).one()
+        return int(count), int(total)
+
+
+def check_fields(title: str, doc_type: str | None) -> tuple[str, str | None]:
+    """Validate a document's title and type early; raises ``InvalidInput``."""
+    return validation.title(title), validation.doc_type(doc_type)
+
+
+class StagedContent(msgspec.Struct, frozen=True, kw_only=True):
+    """An encrypted blob written but not yet a document (see ``VaultService.stage``)."""
+
+    document_id: UUID
+    owner_id: UUID
+    blob_key: str
+    wrapped_key: bytes
+    size: int
+    sha256: str
+    content_type: str
+    filename: str
+
+
+class _Replayed(Exception):
+    def __init__(self, found: tuple[Document, str | None]) -> None:
+        super().__init__("idempotent replay")
+        self.found = found
+
+
+class _Sink:
+    """A write-only, non-seekable file for ``zipfile`` whose bytes are taken as produced."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._pos = 0
+        self.pending = 0
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        self._pos += len(data)
+        self.pending += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        return None
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        self.pending = 0
+        return out
+
+
+def _zip_time(at: datetime) -> tuple[int, int, int, int, int, int]:
+    t = at.astimezone(UTC)
+    return (max(t.year, 1980), t.month, t.day, t.hour, t.minute, t.second)

@@ -1,0 +1,138 @@
+"""Errors raised by the vault.  Each carries the data an adapter needs to explain it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class VaultError(Exception):
+    """Base class of every vault error."""
+
+
+class InvalidBlobKey(VaultError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"invalid blob key {key!r}")
+        self.key = key
+
+
+class BlobNotFound(VaultError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"blob {key!r} not found")
+        self.key = key
+
+
+class BlobStoreUnavailable(VaultError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"blob store unavailable: {reason}")
+        self.reason = reason
+
+
+class IntegrityError(VaultError):
+    """Stored bytes do not match what was written (tampering or corruption)."""
+
+    def __init__(self, document_id: UUID, reason: str) -> None:
+        super().__init__(f"document {document_id} failed its integrity check: {reason}")
+        self.document_id = document_id
+        self.reason = reason
+
+
+class KeyUnavailable(VaultError):
+    """A key needed to decrypt is gone (crypto-shredded owner) or unknown."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"key unavailable: {what}")
+        self.what = what
+
+
+class DocumentNotFound(VaultError):
+    def __init__(self, document_id: UUID | str) -> None:
+        super().__init__(f"document {document_id} not found")
+        self.document_id = document_id
+
+
+class OwnerNotFound(VaultError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"owner {ref} not found")
+        self.ref = ref
+
+
+class OwnerExists(VaultError):
+    def __init__(self, personal_id: str) -> None:
+        super().__init__("an account with this personal ID already exists")
+        self.personal_id = personal_id
+
+
+class AgencyNotFound(VaultError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"agency {ref} not found")
+        self.ref = ref
+
+
+class AgencyExists(VaultError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"agency {code!r} already exists")
+        self.code = code
+
+
+class InvalidInput(VaultError):
+    """A value is malformed (bad personal ID, empty title, ...)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class EmptyFile(VaultError):
+    def __init__(self) -> None:
+        super().__init__("the file is empty")
+
+
+class FileTooLarge(VaultError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the file exceeds the size limit of {limit} bytes")
+        self.limit = limit
+
+
+class QuotaExceeded(VaultError):
+    def __init__(self, quota: int, used: int) -> None:
+        super().__init__(f"storage quota of {quota} bytes exceeded ({used} bytes used)")
+        self.quota = quota
+        self.used = used
+
+
+class UnsupportedMediaType(VaultError):
+    def __init__(self, detected: str | None) -> None:
+        super().__init__(
+            "only PDF, JPEG and PNG files are accepted"
+            + (f" (this looks like {detected})" if detected else "")
+        )
+        self.detected = detected
+
+
+class UnreadableDocument(VaultError):
+    """The bytes claim a type (e.g. PDF) but do not parse as it."""
+
+    def __init__(self, content_type: str, reason: str) -> None:
+        super().__init__(f"the {content_type} file cannot be read: {reason}")
+        self.content_type = content_type
+        self.reason = reason
+
+
+class AuthenticationFailed(VaultError):
+    """Wrong credentials; deliberately says nothing about which part was wrong."""
+
+    def __init__(self) -> None:
+        super().__init__("invalid credentials")
+
+
+class IdempotencyConflict(VaultError):
+    def __init__(self, key: str) -> None:
+        super().__init__("this Idempotency-Key was already used for a different request")
+        self.key = key
+
+
+class LegalHold(VaultError):
+    def __init__(self, document_id: UUID) -> None:
+        super().__init__(f"document {document_id} is under an agency's legal hold")
+        self.document_id = document_id

@@ -1,0 +1,1 @@
+"""verification package (see ../shared/DESIGN.md); built by its own issue."""

@@ -1,0 +1,1 @@
+"""web package (see ../shared/DESIGN.md); built by its own issue."""
