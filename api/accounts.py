@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import JSONBody, QueryParameter, URLEncodedBody
 from litestar.response import Stream
 
 from api import schemas as s
 from api.auth import client_ip, owner_actor, provide_owner
+from api.deps import Accounts, AnyPrincipal, Owner, Vault
 from api.errors import ApiProblem
-from vault import AccountService, Principal, VaultService
 from vault.errors import AuthenticationFailed, InvalidInput
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -26,20 +25,20 @@ class AuthController(Controller):
 
     @post("/auth/login", operation_id="Login", status_code=200)
     async def login(
-        self, request: Request[Any, Any, Any], accounts: AccountService, data: s.LoginRequest
+        self, request: Request[Any, Any, Any], accounts: Accounts, data: JSONBody[s.LoginRequest]
     ) -> Response[s.TokenResponse]:
         issued = await accounts.login(data.personal_id, data.password, client_ip(request))
         return Response(s.TokenResponse.from_domain(issued), headers=_NO_STORE)
 
     @post("/auth/logout", operation_id="Logout", status_code=204)
-    async def logout(self, accounts: AccountService, principal: Principal) -> None:
+    async def logout(self, accounts: Accounts, principal: AnyPrincipal) -> None:
         await accounts.revoke_token(principal.token_id)
 
     @post("/oauth/token", operation_id="OAuthToken", status_code=200)
     async def oauth_token(
         self,
-        accounts: AccountService,
-        data: Annotated[s.OAuthTokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        accounts: Accounts,
+        data: URLEncodedBody[s.OAuthTokenRequest],
     ) -> Response[s.TokenResponse]:
         """OAuth 2.0 client credentials (RFC 6749 §4.4) for agencies.
 
@@ -79,7 +78,7 @@ class MeController(Controller):
 
     @get("/me", operation_id="GetMe")
     async def me(
-        self, accounts: AccountService, vault: VaultService, owner: Principal
+        self, accounts: Accounts, vault: Vault, owner: Owner
     ) -> s.Me:
         assert owner.owner_id is not None
         profile = await accounts.get_owner(owner.owner_id)
@@ -88,10 +87,10 @@ class MeController(Controller):
     @get("/audit", operation_id="ListAuditEvents")
     async def audit(
         self,
-        vault: VaultService,
-        owner: Principal,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        vault: Vault,
+        owner: Owner,
+        before: Annotated[int | None, QueryParameter(ge=1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> s.AuditList:
         """The owner's own events, newest first ("who did what to my data")."""
         assert owner.owner_id is not None
@@ -103,7 +102,7 @@ class MeController(Controller):
 
     @get("/me/export", operation_id="ExportMyData")
     async def export(
-        self, request: Request[Any, Any, Any], vault: VaultService, owner: Principal
+        self, request: Request[Any, Any, Any], vault: Vault, owner: Owner
     ) -> Stream:
         """Everything the owner has as one streamed ZIP: originals, metadata, audit chain."""
         assert owner.owner_id is not None
@@ -123,9 +122,9 @@ class MeController(Controller):
     async def delete_me(
         self,
         request: Request[Any, Any, Any],
-        vault: VaultService,
-        owner: Principal,
-        data: s.AccountDeleteRequest,
+        vault: Vault,
+        owner: Owner,
+        data: JSONBody[s.AccountDeleteRequest],
     ) -> s.AccountDeleted:
         """Delete the account after password confirmation; the owner key is destroyed."""
         assert owner.owner_id is not None

@@ -9,10 +9,11 @@ from litestar import Controller, Request, Response, post
 
 from api import schemas as s
 from api.auth import agency_actor, require_agency_scope
+from api.deps import Accounts, AnyPrincipal, Vault
 from api.documents import _bool_field
 from api.errors import ApiProblem
 from api.uploads import receive_upload
-from vault import AccountService, Principal, Provenance, VaultService
+from vault import Provenance
 from vault.documents import StagedContent, check_fields
 from vault.errors import InvalidInput
 
@@ -27,9 +28,9 @@ class AgencyController(Controller):
     async def deposit(
         self,
         request: Request[Any, Any, Any],
-        vault: VaultService,
-        accounts: AccountService,
-        principal: Principal,
+        vault: Vault,
+        accounts: Accounts,
+        principal: AnyPrincipal,
     ) -> Response[s.Deposit]:
         """Deposit an issued paper into a citizen's vault (scope ``deposit``).
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from litestar import Request
 
+from api.deps import Accounts, AnyPrincipal
 from api.errors import ApiProblem
-from vault import AccountService, Actor, ActorType, Principal
+from vault import Actor, ActorType, Principal
 from vault.errors import AuthenticationFailed
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kho"'}
@@ -23,7 +24,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-async def provide_principal(request: Request[Any, Any, Any], accounts: AccountService) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], accounts: Accounts) -> Principal:
     token = bearer_token(request)
     if token is None:
         raise ApiProblem(401, "unauthorized", "Authentication required", headers=_CHALLENGE)
@@ -38,7 +39,7 @@ async def provide_principal(request: Request[Any, Any, Any], accounts: AccountSe
         ) from None
 
 
-async def provide_owner(principal: Principal) -> Principal:
+async def provide_owner(principal: AnyPrincipal) -> Principal:
     """A citizen's token; agency tokens cannot reach citizens' own routes."""
     if principal.kind != "owner" or principal.owner_id is None:
         raise ApiProblem(
@@ -50,7 +51,7 @@ async def provide_owner(principal: Principal) -> Principal:
     return principal
 
 
-def require_agency_scope(principal: Principal, scope: str) -> Principal:
+def require_agency_scope(principal: AnyPrincipal, scope: str) -> Principal:
     if principal.kind != "agency" or scope not in principal.scopes:
         raise ApiProblem(
             403,
@@ -67,11 +68,11 @@ def client_ip(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
 
 
-def owner_actor(principal: Principal, request: Request[Any, Any, Any]) -> Actor:
+def owner_actor(principal: AnyPrincipal, request: Request[Any, Any, Any]) -> Actor:
     return Actor(type=ActorType.OWNER, id=str(principal.owner_id), ip=client_ip(request))
 
 
-def agency_actor(principal: Principal, request: Request[Any, Any, Any]) -> Actor:
+def agency_actor(principal: AnyPrincipal, request: Request[Any, Any, Any]) -> Actor:
     return Actor(
         type=ActorType.AGENCY,
         id=principal.agency_code,

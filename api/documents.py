@@ -9,15 +9,16 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from api import schemas as s
 from api.auth import owner_actor, provide_owner
+from api.deps import Owner, Vault
 from api.errors import ApiProblem
 from api.ranges import Unsatisfiable, parse_range
 from api.uploads import receive_upload
-from vault import DocumentFilter, Principal, Provenance, VaultService
+from vault import DocumentFilter, Provenance
 from vault.errors import DocumentNotFound, InvalidInput
 
 
@@ -54,7 +55,7 @@ class DocumentController(Controller):
 
     @post("/", operation_id="UploadDocument", status_code=201, request_max_body_size=None)
     async def upload(
-        self, request: Request[Any, Any, Any], vault: VaultService, owner: Principal
+        self, request: Request[Any, Any, Any], vault: Vault, owner: Owner
     ) -> s.Document:
         """Upload a PDF, JPEG or PNG (multipart: ``file``, ``title``, optional ``doc_type``).
 
@@ -85,13 +86,13 @@ class DocumentController(Controller):
     @get("/", operation_id="ListDocuments")
     async def list_documents(
         self,
-        vault: VaultService,
-        owner: Principal,
-        doc_type: str | None = None,
-        provenance: Provenance | None = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
-        cursor: Annotated[str | None, Parameter(max_length=64)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        vault: Vault,
+        owner: Owner,
+        doc_type: FromQuery[str | None] = None,
+        provenance: FromQuery[Provenance | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> s.DocumentList:
         assert owner.owner_id is not None
         page = await vault.list_documents(
@@ -106,7 +107,7 @@ class DocumentController(Controller):
 
     @get("/{document_id:str}", operation_id="GetDocument")
     async def get_document(
-        self, vault: VaultService, owner: Principal, document_id: str
+        self, vault: Vault, owner: Owner, document_id: FromPath[str]
     ) -> s.Document:
         assert owner.owner_id is not None
         doc = await vault.get_document(owner.owner_id, parse_document_id(document_id))
@@ -116,9 +117,9 @@ class DocumentController(Controller):
     async def get_content(
         self,
         request: Request[Any, Any, Any],
-        vault: VaultService,
-        owner: Principal,
-        document_id: str,
+        vault: Vault,
+        owner: Owner,
+        document_id: FromPath[str],
     ) -> Response[Any]:
         """The original bytes, verified on the way out; supports a single Range."""
         assert owner.owner_id is not None
@@ -157,9 +158,9 @@ class DocumentController(Controller):
     async def delete_document(
         self,
         request: Request[Any, Any, Any],
-        vault: VaultService,
-        owner: Principal,
-        document_id: str,
+        vault: Vault,
+        owner: Owner,
+        document_id: FromPath[str],
     ) -> None:
         assert owner.owner_id is not None
         await vault.delete_document(

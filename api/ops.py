@@ -7,10 +7,7 @@ from typing import Any
 from litestar import Controller, Response, get
 
 from api import schemas as s
-from api.metrics import Metrics
-from vault import VaultService
-from vault.blobs.api import BlobStore
-from vault.db import Database
+from api.deps import Blobs, DatabaseDep, MetricsDep, Vault
 
 
 class OpsController(Controller):
@@ -23,7 +20,7 @@ class OpsController(Controller):
         return s.Health(status="ok")
 
     @get("/health/ready", operation_id="Ready", cache=False)
-    async def ready(self, database: Database, blobs: BlobStore) -> Response[s.Health]:
+    async def ready(self, database: DatabaseDep, blobs: Blobs) -> Response[s.Health]:
         checks: dict[str, str] = {}
         try:
             await database.ping()
@@ -42,7 +39,7 @@ class OpsController(Controller):
         )
 
     @get("/metrics", operation_id="Metrics", include_in_schema=False)
-    async def metrics(self, vault: VaultService, metrics: Metrics) -> Response[Any]:
+    async def metrics(self, vault: Vault, metrics: MetricsDep) -> Response[Any]:
         count, total = await vault.storage_totals()
         return Response(
             metrics.render(documents=count, stored_bytes=total),

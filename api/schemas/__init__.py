@@ -8,7 +8,8 @@ from uuid import UUID
 
 import msgspec
 
-from vault import AccountDeletion, AuditEvent, Document as DomainDocument, IssuedToken, Owner
+from vault import AccountDeletion, AuditEvent, IssuedToken, Owner
+from vault import Document as DomainDocument
 
 PersonalId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="12 digits")]
 
