@@ -24,7 +24,8 @@ from vault.blobs.api import BlobStore
 from vault.keys import KeyRing
 
 
-def build_blob_store(url: str) -> BlobStore:
+def build_blob_store(settings: Settings) -> BlobStore:
+    url = settings.blobs_url
     if url.startswith("file://"):
         from vault.blobs.files import FileBlobStore
 
@@ -32,7 +33,9 @@ def build_blob_store(url: str) -> BlobStore:
     if url.startswith("s3://"):
         from vault.blobs.s3 import S3BlobStore
 
-        return S3BlobStore.from_url(url)
+        return S3BlobStore.from_url(
+            url, access_key=settings.s3_access_key, secret_key=settings.s3_secret_key
+        )
     raise ValueError("KHO_BLOB_URL must start with file:// or s3://")
 
 
@@ -58,7 +61,7 @@ class Services:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.database = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
-        self.blobs = build_blob_store(settings.blobs_url)
+        self.blobs = build_blob_store(settings)
         self.keyring: KeyRing = build_keyring(settings)
         limits = limits_from(settings)
         self.accounts = AccountService(self.database, self.keyring, limits)

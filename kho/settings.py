@@ -21,6 +21,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     data_dir: Path = Path("kho-data")
     database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/kho.db
     blob_url: str | None = None  # default: file://<data_dir>/blobs ; or s3://bucket?endpoint=…
+    s3_access_key: str | None = None  # for an s3:// blob URL (kept out of the URL)
+    s3_secret_key: str | None = None
     master_key: str | None = None  # base64 or id:base64,… (current first); default: key file
     base_url: str = "http://127.0.0.1:8000"
     max_upload_bytes: int = 50 * 1024 * 1024
@@ -37,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def __repr__(self) -> str:  # security: the master key and DB password stay out of logs
         fields = msgspec.structs.asdict(self)
         fields["master_key"] = "***" if self.master_key else None
+        fields["s3_secret_key"] = "***" if self.s3_secret_key else None
         if self.database_url and "@" in self.database_url:
             fields["database_url"] = "***"
         if self.blob_url and "secret_key" in self.blob_url:

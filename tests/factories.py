@@ -87,3 +87,122 @@ async def agency_headers(
     r = await client.post("/api/v1/oauth/token", data=form)
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}, code
+
+
+# -- helpers for the API suites (appended) ------------------------------------------------
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_problem(r: Any, status: int, slug: str | None = None) -> dict[str, Any]:
+    """``r`` is an RFC 9457 problem with ``status`` (and ``urn:kho:problem:<slug>``)."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].split(";")[0].strip() == PROBLEM_JSON, r.headers
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status, body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert body["type"].startswith("urn:kho:problem:"), body
+    if slug is not None:
+        assert body["type"] == f"urn:kho:problem:{slug}", body
+    return body
+
+
+def multipart(parts: list[tuple[str, bytes, str | None]], boundary: str = "kho-b0undary") -> bytes:
+    """A hand-built ``multipart/form-data`` body (with its closing boundary).
+
+    Each part is ``(name, data, filename)``; ``filename=None`` makes it a text field.
+    """
+    out = bytearray()
+    for name, data, filename in parts:
+        out += f"--{boundary}\r\n".encode()
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        out += disposition.encode() + b"\r\n"
+        if filename is not None:
+            out += b"Content-Type: application/octet-stream\r\n"
+        out += b"\r\n" + data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out)
+
+
+def multipart_headers(auth: dict[str, str], boundary: str = "kho-b0undary") -> dict[str, str]:
+    return {**auth, "content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+def stored_blobs(services: Services) -> set[str]:
+    """Relative paths of every stored blob file (the ``.tmp`` directory excluded)."""
+    root = services.settings.data_dir / "blobs"
+    if not root.exists():
+        return set()
+    return {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and p.relative_to(root).parts[0] != ".tmp"
+    }
+
+
+def temp_files(services: Services) -> list[str]:
+    tmp = services.settings.data_dir / "blobs" / ".tmp"
+    return sorted(str(p) for p in tmp.rglob("*")) if tmp.exists() else []
+
+
+async def document_count(services: Services) -> int:
+    from sqlalchemy import func, select
+
+    from vault.db import DocumentRow
+
+    async with services.database.read() as session:
+        return int(await session.scalar(select(func.count(DocumentRow.id))) or 0)
+
+
+async def owner_row(services: Services, pid: str) -> Any:
+    from sqlalchemy import select
+
+    from vault.db import OwnerRow
+
+    async with services.database.read() as session:
+        return await session.scalar(select(OwnerRow).where(OwnerRow.personal_id == pid))
+
+
+async def expire_all_tokens(services: Services) -> None:
+    """Move every token's expiry into the past (no sleeping)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from vault.db import TokenRow
+
+    async with services.database.write() as session:
+        await session.execute(
+            update(TokenRow).values(expires_at=datetime.now(UTC) - timedelta(seconds=5))
+        )
+
+
+async def deposit(
+    client: AsyncClient,
+    headers: dict[str, str],
+    personal_id: str,
+    content: bytes | None = None,
+    *,
+    title: str = "Giấy khai sinh",
+    doc_type: str | None = "birth_certificate",
+    legal_hold: bool = False,
+    idempotency_key: str | None = None,
+    expect: int = 201,
+) -> Any:
+    """An agency deposit; ``personal_id`` is sent before the file, as the API requires."""
+    data = {"personal_id": personal_id, "title": title}
+    if doc_type is not None:
+        data["doc_type"] = doc_type
+    if legal_hold:
+        data["legal_hold"] = "true"
+    extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    r = await client.post(
+        "/api/v1/agency/deposits",
+        headers={**headers, **extra},
+        data=data,
+        files={"file": ("paper.pdf", content if content is not None else pdf(), "application/pdf")},
+    )
+    assert r.status_code == expect, r.text
+    return r

@@ -92,6 +92,7 @@ async def test_every_backend_is_a_blob_store(store: BlobStore) -> None:
     [
         pytest.param(0, 1, id="empty"),
         pytest.param(11, 4, id="small"),
+        pytest.param(5000, 1, id="tiny-chunks"),
         pytest.param(3 * MiB + 17, 256 * 1024 + 1, id="multi-chunk"),
         pytest.param(PART_SIZE + 3 * MiB + 5, 4 * MiB, id="multi-part"),
     ],

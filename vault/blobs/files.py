@@ -11,6 +11,7 @@ that a small blob costs one thread hop (create, write, fsync, rename, fsync dire
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as stat_mod
 import tempfile
@@ -31,6 +32,7 @@ CHUNK_SIZE = 1024 * 1024
 """Largest chunk ``open`` yields, and how much ``put`` buffers per thread hop."""
 
 _LIST_BATCH = 512
+_IOV_MAX = 1024
 _FILE_MODE = 0o600  # Note: tempfile.mkstemp already creates files 0600; kept for docs.
 _DIR_MODE = 0o700
 _T = TypeVar("_T")
@@ -281,12 +283,17 @@ class _TempFile:
         return cls(fd, Path(name))
 
     def write(self, batch: list[bytes]) -> None:
+        """Write every chunk, one ``writev`` per up to ``IOV_MAX`` chunks when possible."""
         assert self.fd is not None
-        for chunk in batch:
-            view = memoryview(chunk)
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
+        views = [memoryview(chunk) for chunk in batch if chunk]
+        first = 0
+        while first < len(views):
+            written = os.writev(self.fd, views[first : first + _IOV_MAX])
+            while first < len(views) and written >= len(views[first]):
+                written -= len(views[first])
+                first += 1
+            if written:
+                views[first] = views[first][written:]
 
     def sync_and_close(self) -> None:
         assert self.fd is not None
@@ -299,10 +306,8 @@ class _TempFile:
     def discard(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         _unlink_quietly(self.path)
 
 

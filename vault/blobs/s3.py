@@ -12,6 +12,7 @@ removes them; operators should set one (see docs/operations.md).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
@@ -202,10 +203,9 @@ class S3BlobStore:
         return Part(number, etag)
 
     def _abort_upload(self, name: str, upload_id: str) -> None:
-        try:
+        # The original error matters more; a lifecycle rule reaps the parts if this fails.
+        with contextlib.suppress(MinioException, HTTPError, OSError):
             self._client._abort_multipart_upload(self._bucket, name, upload_id)
-        except (MinioException, HTTPError, OSError):
-            pass  # The original error matters more; a lifecycle rule reaps the parts.
 
     # -- reading -------------------------------------------------------------------
 
