@@ -77,9 +77,7 @@ class MeController(Controller):
     dependencies = {"owner": Provide(provide_owner)}
 
     @get("/me", operation_id="GetMe")
-    async def me(
-        self, accounts: Accounts, vault: Vault, owner: Owner
-    ) -> s.Me:
+    async def me(self, accounts: Accounts, vault: Vault, owner: Owner) -> s.Me:
         assert owner.owner_id is not None
         profile = await accounts.get_owner(owner.owner_id)
         return s.Me.from_domain(profile, vault.limits.quota_bytes)
@@ -101,9 +99,7 @@ class MeController(Controller):
         )
 
     @get("/me/export", operation_id="ExportMyData")
-    async def export(
-        self, request: Request[Any, Any, Any], vault: Vault, owner: Owner
-    ) -> Stream:
+    async def export(self, request: Request[Any, Any, Any], vault: Vault, owner: Owner) -> Stream:
         """Everything the owner has as one streamed ZIP: originals, metadata, audit chain."""
         assert owner.owner_id is not None
         chunks = await vault.export(owner.owner_id, owner_actor(owner, request))

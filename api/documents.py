@@ -64,7 +64,9 @@ class DocumentController(Controller):
         assert owner.owner_id is not None
         owner_id = owner.owner_id
 
-        async def stage(chunks: AsyncIterable[bytes], filename: str | None, _: dict[str, str]) -> Any:
+        async def stage(
+            chunks: AsyncIterable[bytes], filename: str | None, _: dict[str, str]
+        ) -> Any:
             return await vault.stage(owner_id, chunks, filename=filename)
 
         form = await receive_upload(

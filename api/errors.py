@@ -127,7 +127,7 @@ _SAFE_DETAIL = (
 
 def _domain_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     for cls in type(exc).__mro__:
-        row = DOMAIN.get(cls)  # type: ignore[arg-type]
+        row = DOMAIN.get(cls)
         if row is not None:
             status, slug, title, extra = row
             if status >= 500:
@@ -195,5 +195,3 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         Exception: _internal,
     }
     return handlers
-
-

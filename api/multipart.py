@@ -54,9 +54,7 @@ __all__ = ["MultipartError", "MultipartReader", "Part"]
 
 #: RFC 2046 section 5.1.1: boundaries are 1 to 70 characters from ``bchars``.
 _MAX_BOUNDARY_LENGTH: Final = 70
-_BOUNDARY_RE: Final = re.compile(
-    r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]"
-)
+_BOUNDARY_RE: Final = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 #: Preamble bytes tolerated before the first boundary.  Real clients send none.
 _MAX_PREAMBLE: Final = 64 * 1024
 #: Headers per part accepted by the underlying parser.  Browsers send two.
@@ -282,9 +280,7 @@ class MultipartReader:
         except StopAsyncIteration:
             self._eof = True
             if self._in_preamble:
-                raise self._fail(
-                    "request body contains no multipart boundary"
-                ) from None
+                raise self._fail("request body contains no multipart boundary") from None
             raise self._fail("request body ended before the closing boundary") from None
         if not chunk:
             return
@@ -380,9 +376,7 @@ class MultipartReader:
             header = raw_name.decode("latin-1").lower()
             if header == "content-disposition":
                 if disposition is not None:
-                    raise MultipartError(
-                        "part has more than one Content-Disposition header"
-                    )
+                    raise MultipartError("part has more than one Content-Disposition header")
                 disposition = _decode_header_value(raw_value)
             elif header == "content-type":
                 if content_type is not None:

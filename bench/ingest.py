@@ -48,7 +48,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -284,7 +284,11 @@ class Server:
             self.proc.wait(timeout=10)
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
         try:
@@ -534,8 +538,15 @@ class WrkClient:
         path = load.paths[0] if load.paths else "/"
         url = f"http://{HOST}:{self.server.port}{path}"
         cmd = [
-            self.wrk, "-t1", f"-c{load.concurrency}", f"-d{max(1, round(load.seconds))}s",
-            "--timeout", "30s", "-s", str(script), url,
+            self.wrk,
+            "-t1",
+            f"-c{load.concurrency}",
+            f"-d{max(1, round(load.seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            url,
         ]
         before_server = proc_cpu_seconds(self.server.pid)
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -593,8 +604,8 @@ class _Conn(asyncio.Protocol):
         self.writable.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Note: uvloop's transports are not asyncio.Transport subclasses
+        self.transport = transport  # type: ignore[assignment]
 
     def pause_writing(self) -> None:
         self.writable.clear()
@@ -826,8 +837,11 @@ def big_file_rss(server: Server, token: str, size: int) -> dict[str, Any]:
     got = 0
     with RssSampler(pid) as down_sampler:
         t0 = time.perf_counter()
-        conn.request("GET", f"/api/v1/documents/{doc['id']}/content",
-                     headers={"Authorization": f"Bearer {token}"})
+        conn.request(
+            "GET",
+            f"/api/v1/documents/{doc['id']}/content",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         resp = conn.getresponse()
         if resp.status != 200:
             raise BenchError(f"big download: {resp.status} {resp.read()[:500]!r}")
@@ -866,9 +880,25 @@ def profile_server(server: Server, client: Any, load: Load, workdir: Path) -> di
         return {"error": "py-spy not installed (pip install py-spy)"}
     out = workdir / "profile.txt"
     rec = subprocess.Popen(
-        [py_spy, "record", "--pid", str(server.pid), "--duration", str(round(load.seconds)),
-         "--rate", "250", "--format", "raw", "--threads", "--nonblocking", "--output", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(server.pid),
+            "--duration",
+            str(round(load.seconds)),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--threads",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     time.sleep(0.5)
     result = client.run(load)
@@ -907,8 +937,13 @@ def summarize_profile(raw: str, load: LoadResult) -> dict[str, Any]:
             continue
         total += count
         kind = "event loop (main) thread"
-        if any("_worker" in f or "worker_thread" in f or "run_sync_in_worker" in f
-               or "threading.py" in f for f in frames[:6]):
+        if any(
+            "_worker" in f
+            or "worker_thread" in f
+            or "run_sync_in_worker" in f
+            or "threading.py" in f
+            for f in frames[:6]
+        ):
             kind = "worker threads (anyio.to_thread)"
         threads[kind] += count
         self_time[_frame_key(frames[-1])] += count
@@ -973,10 +1008,18 @@ def upload_headers(token: str) -> dict[str, str]:
 
 def git_rev(root: Path) -> str | None:
     try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return rev + ("+dirty" if dirty else "") if rev else None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -1045,8 +1088,9 @@ def run(args: argparse.Namespace) -> int:
         }
 
         # (e) the big file, before any concurrent load has grown the heap
-        print(f"big file: {plan.big_bytes // MB} MB up then down, sampling server RSS...",
-              flush=True)
+        print(
+            f"big file: {plan.big_bytes // MB} MB up then down, sampling server RSS...", flush=True
+        )
         results["big_file"] = big_file_rss(server, token, plan.big_bytes)
 
         auth = {"Authorization": f"Bearer {token}"}
@@ -1062,39 +1106,117 @@ def run(args: argparse.Namespace) -> int:
         # (d2) hello-world floor
         go(Load("hello_world", 64, plan.hello_s, 200, 0, paths=["/health/live"]))
         # (a) 200 KB uploads (after a short unmeasured warm-up)
-        warm = Load("warmup_200KB_upload", 16, plan.warmup_s, 201, SMALL, "POST",
-                    ["/api/v1/documents"], small_body, up_headers)
+        warm = Load(
+            "warmup_200KB_upload",
+            16,
+            plan.warmup_s,
+            201,
+            SMALL,
+            "POST",
+            ["/api/v1/documents"],
+            small_body,
+            up_headers,
+        )
         client.run(warm)
-        go(Load("upload_200KB", 16, plan.small_up_s, 201, SMALL, "POST",
-                ["/api/v1/documents"], small_body, up_headers))
+        go(
+            Load(
+                "upload_200KB",
+                16,
+                plan.small_up_s,
+                201,
+                SMALL,
+                "POST",
+                ["/api/v1/documents"],
+                small_body,
+                up_headers,
+            )
+        )
         # (b) 5 MB uploads
-        go(Load("upload_5MB", 4, plan.large_up_s, 201, LARGE, "POST",
-                ["/api/v1/documents"], large_body, up_headers))
+        go(
+            Load(
+                "upload_5MB",
+                4,
+                plan.large_up_s,
+                201,
+                LARGE,
+                "POST",
+                ["/api/v1/documents"],
+                large_body,
+                up_headers,
+            )
+        )
         # (c) downloads
-        go(Load("download_200KB", 16, plan.small_down_s, 200, SMALL, "GET",
-                [f"/api/v1/documents/{i}/content" for i in small_ids], headers=auth))
-        go(Load("download_5MB", 4, plan.large_down_s, 200, LARGE, "GET",
-                [f"/api/v1/documents/{i}/content" for i in large_ids], headers=auth))
+        go(
+            Load(
+                "download_200KB",
+                16,
+                plan.small_down_s,
+                200,
+                SMALL,
+                "GET",
+                [f"/api/v1/documents/{i}/content" for i in small_ids],
+                headers=auth,
+            )
+        )
+        go(
+            Load(
+                "download_5MB",
+                4,
+                plan.large_down_s,
+                200,
+                LARGE,
+                "GET",
+                [f"/api/v1/documents/{i}/content" for i in large_ids],
+                headers=auth,
+            )
+        )
         # client check: the fallback client against the same hello-world floor
         if client is not asyncio_client:
-            go(Load("hello_world_asyncio_client", 64, plan.client_check_s, 200, 0,
-                    paths=["/health/live"]), asyncio_client)
+            go(
+                Load(
+                    "hello_world_asyncio_client",
+                    64,
+                    plan.client_check_s,
+                    200,
+                    0,
+                    paths=["/health/live"],
+                ),
+                asyncio_client,
+            )
 
         results["loads"] = {k: v.to_json() for k, v in loads.items()}
         results["server_rss_after_loads_mb"] = proc_status_kb(server.pid, "VmRSS") / 1024
 
         if args.profile:
-            print(f"profiling the server (py-spy) under 200 KB uploads, {plan.profile_s:g} s...",
-                  flush=True)
+            print(
+                f"profiling the server (py-spy) under 200 KB uploads, {plan.profile_s:g} s...",
+                flush=True,
+            )
             results["profile"] = profile_server(
-                server, client,
-                Load("upload_200KB_profiled", 16, plan.profile_s, 201, SMALL, "POST",
-                     ["/api/v1/documents"], small_body, up_headers),
+                server,
+                client,
+                Load(
+                    "upload_200KB_profiled",
+                    16,
+                    plan.profile_s,
+                    201,
+                    SMALL,
+                    "POST",
+                    ["/api/v1/documents"],
+                    small_body,
+                    up_headers,
+                ),
                 workdir,
             )
         server.check_alive()
     except BenchError as exc:
         print(f"\nRUN FAILED: {exc}", file=sys.stderr)
+        return 1
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print("\nRUN FAILED (unexpected error above)", file=sys.stderr)
         return 1
     finally:
         server.stop()
@@ -1132,61 +1254,154 @@ def report(res: dict[str, Any]) -> None:
 
     rows: list[tuple[str, str, str, str, str, str]] = []
     r = ratio(up_s["per_s"], fcs["200KB"]["per_s"])
-    rows.append(("200 KB uploads/s (16 clients)", f"{up_s['per_s']:.0f} /s",
-                 f"{fcs['200KB']['per_s']:.0f} /s crypto+fsync 1 thread", f"{r:.2f}x",
-                 f">= {T['small_upload_rate_min']:.0f} /s",
-                 verdict(up_s["per_s"] >= T["small_upload_rate_min"])))
-    rows.append(("  same, vs single-thread floor", f"{up_s['per_s']:.0f} /s",
-                 f"{fcs['200KB']['per_s']:.0f} /s crypto+fsync 1 thread", f"{r:.2f}x",
-                 f">= {T['small_upload_vs_floor_min']:.2f}x floor",
-                 verdict(r >= T["small_upload_vs_floor_min"])))
-    rows.append(("  same, vs hello-world", f"{up_s['per_s']:.0f} /s",
-                 f"{hello['per_s']:.0f} /s /health/live",
-                 f"{ratio(up_s['per_s'], hello['per_s']):.2f}x", "-", "info"))
+    rows.append(
+        (
+            "200 KB uploads/s (16 clients)",
+            f"{up_s['per_s']:.0f} /s",
+            f"{fcs['200KB']['per_s']:.0f} /s crypto+fsync 1 thread",
+            f"{r:.2f}x",
+            f">= {T['small_upload_rate_min']:.0f} /s",
+            verdict(up_s["per_s"] >= T["small_upload_rate_min"]),
+        )
+    )
+    rows.append(
+        (
+            "  same, vs single-thread floor",
+            f"{up_s['per_s']:.0f} /s",
+            f"{fcs['200KB']['per_s']:.0f} /s crypto+fsync 1 thread",
+            f"{r:.2f}x",
+            f">= {T['small_upload_vs_floor_min']:.2f}x floor",
+            verdict(r >= T["small_upload_vs_floor_min"]),
+        )
+    )
+    rows.append(
+        (
+            "  same, vs hello-world",
+            f"{up_s['per_s']:.0f} /s",
+            f"{hello['per_s']:.0f} /s /health/live",
+            f"{ratio(up_s['per_s'], hello['per_s']):.2f}x",
+            "-",
+            "info",
+        )
+    )
     rows.append(("200 KB upload latency p50", f"{up_s['p50_ms']:.1f} ms", "-", "-", "-", "info"))
-    rows.append(("200 KB upload latency p99", f"{up_s['p99_ms']:.1f} ms", "-", "-",
-                 f"<= {T['small_upload_p99_max_ms']:.0f} ms",
-                 verdict(up_s["p99_ms"] <= T["small_upload_p99_max_ms"])))
+    rows.append(
+        (
+            "200 KB upload latency p99",
+            f"{up_s['p99_ms']:.1f} ms",
+            "-",
+            "-",
+            f"<= {T['small_upload_p99_max_ms']:.0f} ms",
+            verdict(up_s["p99_ms"] <= T["small_upload_p99_max_ms"]),
+        )
+    )
     r = ratio(up_l["mb_per_s"], fcs["5MB"]["mb_per_s"])
-    rows.append(("5 MB uploads MB/s (4 clients)", f"{up_l['mb_per_s']:.0f} MB/s",
-                 f"{fcs['5MB']['mb_per_s']:.0f} MB/s crypto+fsync 1 thread", f"{r:.2f}x",
-                 f">= {T['large_upload_vs_floor_min']:.2f}x floor",
-                 verdict(r >= T["large_upload_vs_floor_min"])))
-    rows.append(("  5 MB uploads/s, p99", f"{up_l['per_s']:.1f} /s",
-                 f"p99 {up_l['p99_ms']:.0f} ms", "-", "-", "info"))
+    rows.append(
+        (
+            "5 MB uploads MB/s (4 clients)",
+            f"{up_l['mb_per_s']:.0f} MB/s",
+            f"{fcs['5MB']['mb_per_s']:.0f} MB/s crypto+fsync 1 thread",
+            f"{r:.2f}x",
+            f">= {T['large_upload_vs_floor_min']:.2f}x floor",
+            verdict(r >= T["large_upload_vs_floor_min"]),
+        )
+    )
+    rows.append(
+        (
+            "  5 MB uploads/s, p99",
+            f"{up_l['per_s']:.1f} /s",
+            f"p99 {up_l['p99_ms']:.0f} ms",
+            "-",
+            "-",
+            "info",
+        )
+    )
     r = ratio(dn_l["mb_per_s"], frd["5MB"]["mb_per_s"])
-    rows.append(("5 MB downloads MB/s (4 clients)", f"{dn_l['mb_per_s']:.0f} MB/s",
-                 f"{frd['5MB']['mb_per_s']:.0f} MB/s read+decrypt 1 thread", f"{r:.2f}x",
-                 f">= {T['large_download_min_mbps']:.0f} MB/s",
-                 verdict(dn_l["mb_per_s"] >= T["large_download_min_mbps"])))
+    rows.append(
+        (
+            "5 MB downloads MB/s (4 clients)",
+            f"{dn_l['mb_per_s']:.0f} MB/s",
+            f"{frd['5MB']['mb_per_s']:.0f} MB/s read+decrypt 1 thread",
+            f"{r:.2f}x",
+            f">= {T['large_download_min_mbps']:.0f} MB/s",
+            verdict(dn_l["mb_per_s"] >= T["large_download_min_mbps"]),
+        )
+    )
     r = ratio(dn_s["mb_per_s"], frd["200KB"]["mb_per_s"])
-    rows.append(("200 KB downloads MB/s (16 clients)", f"{dn_s['mb_per_s']:.0f} MB/s",
-                 f"{frd['200KB']['mb_per_s']:.0f} MB/s read+decrypt 1 thread", f"{r:.2f}x",
-                 "-", "info"))
-    rows.append(("200 KB downloads/s (16 clients)", f"{dn_s['per_s']:.0f} /s",
-                 f"{hello['per_s']:.0f} /s /health/live",
-                 f"{ratio(dn_s['per_s'], hello['per_s']):.2f}x", "-", "info"))
-    rows.append(("hello-world /health/live (64 clients)", f"{hello['per_s']:.0f} /s",
-                 "(this is the floor)", "-", "-", "info"))
+    rows.append(
+        (
+            "200 KB downloads MB/s (16 clients)",
+            f"{dn_s['mb_per_s']:.0f} MB/s",
+            f"{frd['200KB']['mb_per_s']:.0f} MB/s read+decrypt 1 thread",
+            f"{r:.2f}x",
+            "-",
+            "info",
+        )
+    )
+    rows.append(
+        (
+            "200 KB downloads/s (16 clients)",
+            f"{dn_s['per_s']:.0f} /s",
+            f"{hello['per_s']:.0f} /s /health/live",
+            f"{ratio(dn_s['per_s'], hello['per_s']):.2f}x",
+            "-",
+            "info",
+        )
+    )
+    rows.append(
+        (
+            "hello-world /health/live (64 clients)",
+            f"{hello['per_s']:.0f} /s",
+            "(this is the floor)",
+            "-",
+            "-",
+            "info",
+        )
+    )
     if "hello_world_asyncio_client" in loads:
         alt = loads["hello_world_asyncio_client"]
-        rows.append(("  same, asyncio fallback client", f"{alt['per_s']:.0f} /s",
-                     f"{hello['per_s']:.0f} /s with {res['client']}",
-                     f"{ratio(alt['per_s'], hello['per_s']):.2f}x", "-", "info"))
+        rows.append(
+            (
+                "  same, asyncio fallback client",
+                f"{alt['per_s']:.0f} /s",
+                f"{hello['per_s']:.0f} /s with {res['client']}",
+                f"{ratio(alt['per_s'], hello['per_s']):.2f}x",
+                "-",
+                "info",
+            )
+        )
     mb = big["file_bytes"] // MB
-    rows.append((f"peak RSS growth, {mb} MB up+down", f"{big['growth_mb']:.1f} MB",
-                 f"baseline {big['baseline_rss_mb']:.0f} MB RSS", "-",
-                 f"<= {T['rss_growth_max_mb']:.0f} MB",
-                 verdict(big["growth_mb"] <= T["rss_growth_max_mb"])))
-    rows.append((f"  {mb} MB upload / download", f"{big['upload_mbps']:.0f} MB/s",
-                 f"down {big['download_mbps']:.0f} MB/s", "-", "-", "info"))
+    rows.append(
+        (
+            f"peak RSS growth, {mb} MB up+down",
+            f"{big['growth_mb']:.1f} MB",
+            f"baseline {big['baseline_rss_mb']:.0f} MB RSS",
+            "-",
+            f"<= {T['rss_growth_max_mb']:.0f} MB",
+            verdict(big["growth_mb"] <= T["rss_growth_max_mb"]),
+        )
+    )
+    rows.append(
+        (
+            f"  {mb} MB upload / download",
+            f"{big['upload_mbps']:.0f} MB/s",
+            f"down {big['download_mbps']:.0f} MB/s",
+            "-",
+            "-",
+            "info",
+        )
+    )
 
     m = res["machine"]
     print()
-    print(f"Kho ingest benchmark - {res['mode']} run, rev {res.get('project_rev')}, "
-          f"client: {res['client']}")
-    print(f"machine: nproc={m['nproc']} - {m['note']}; server = 1 uvicorn process "
-          f"(embedded default: SQLite + file blobs, fsync on)")
+    print(
+        f"Kho ingest benchmark - {res['mode']} run, rev {res.get('project_rev')}, "
+        f"client: {res['client']}"
+    )
+    print(
+        f"machine: nproc={m['nproc']} - {m['note']}; server = 1 uvicorn process "
+        f"(embedded default: SQLite + file blobs, fsync on)"
+    )
     headers = ("figure", "value", "floor", "ratio", "target", "result")
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
@@ -1197,20 +1412,28 @@ def report(res: dict[str, Any]) -> None:
 
     print()
     print("phases (CPU = % of one core; 200% = both cores):")
-    print(f"  {'phase':<28} {'clients':>7} {'secs':>6} {'requests':>8} {'req/s':>8} "
-          f"{'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server CPU':>10} {'client CPU':>10}")
+    print(
+        f"  {'phase':<28} {'clients':>7} {'secs':>6} {'requests':>8} {'req/s':>8} "
+        f"{'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server CPU':>10} {'client CPU':>10}"
+    )
     for name, ld in loads.items():
-        print(f"  {name:<28} {ld['concurrency']:>7} {ld['seconds']:>6.1f} {ld['requests']:>8} "
-              f"{ld['per_s']:>8.0f} {ld['mb_per_s']:>7.0f} {ld['p50_ms']:>7.1f} "
-              f"{ld['p99_ms']:>7.1f} {ld['server_cpu_pct']:>9.0f}% {ld['client_cpu_pct']:>9.0f}%")
-    print(f"  floors: crypto+fsync 200 KB {fcs['200KB']['per_s']:.0f}/s "
-          f"({fcs['200KB']['mb_per_s']:.0f} MB/s), 5 MB {fcs['5MB']['per_s']:.1f}/s "
-          f"({fcs['5MB']['mb_per_s']:.0f} MB/s); read+decrypt 200 KB "
-          f"{frd['200KB']['mb_per_s']:.0f} MB/s, 5 MB {frd['5MB']['mb_per_s']:.0f} MB/s")
-    print(f"  big file RSS: baseline {big['baseline_rss_mb']:.0f} MB, peak during upload "
-          f"{big['peak_rss_upload_mb']:.0f} MB, during download {big['peak_rss_download_mb']:.0f}"
-          f" MB ({big['rss_samples']} samples, VmHWM reset: {big['hwm_reset']}); "
-          f"RSS after all loads {res['server_rss_after_loads_mb']:.0f} MB")
+        print(
+            f"  {name:<28} {ld['concurrency']:>7} {ld['seconds']:>6.1f} {ld['requests']:>8} "
+            f"{ld['per_s']:>8.0f} {ld['mb_per_s']:>7.0f} {ld['p50_ms']:>7.1f} "
+            f"{ld['p99_ms']:>7.1f} {ld['server_cpu_pct']:>9.0f}% {ld['client_cpu_pct']:>9.0f}%"
+        )
+    print(
+        f"  floors: crypto+fsync 200 KB {fcs['200KB']['per_s']:.0f}/s "
+        f"({fcs['200KB']['mb_per_s']:.0f} MB/s), 5 MB {fcs['5MB']['per_s']:.1f}/s "
+        f"({fcs['5MB']['mb_per_s']:.0f} MB/s); read+decrypt 200 KB "
+        f"{frd['200KB']['mb_per_s']:.0f} MB/s, 5 MB {frd['5MB']['mb_per_s']:.0f} MB/s"
+    )
+    print(
+        f"  big file RSS: baseline {big['baseline_rss_mb']:.0f} MB, peak during upload "
+        f"{big['peak_rss_upload_mb']:.0f} MB, during download {big['peak_rss_download_mb']:.0f}"
+        f" MB ({big['rss_samples']} samples, VmHWM reset: {big['hwm_reset']}); "
+        f"RSS after all loads {res['server_rss_after_loads_mb']:.0f} MB"
+    )
 
     prof = res.get("profile")
     if prof:
@@ -1219,8 +1442,10 @@ def report(res: dict[str, Any]) -> None:
             print(f"profile: {prof['error']}")
         else:
             d = prof["during"]
-            print(f"server profile (py-spy, {prof['samples']} non-idle samples, during "
-                  f"{d['per_s']:.0f} uploads/s of 200 KB, server CPU {d['server_cpu_pct']:.0f}%):")
+            print(
+                f"server profile (py-spy, {prof['samples']} non-idle samples, during "
+                f"{d['per_s']:.0f} uploads/s of 200 KB, server CPU {d['server_cpu_pct']:.0f}%):"
+            )
             print("  by thread: " + ", ".join(f"{k} {v}%" for k, v in prof["threads_pct"]))
             print("  top self time:")
             for k, v in prof["self_pct"][:15]:
@@ -1233,10 +1458,17 @@ def report(res: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="shorter run (~40 s)")
-    parser.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto",
-                        help="load generator (auto: wrk if installed)")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the server under a 200 KB upload load at the end")
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "asyncio"],
+        default="auto",
+        help="load generator (auto: wrk if installed)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the server under a 200 KB upload load at the end",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary work dir")
     parser.add_argument("--tmpdir", default=None, help="parent of the temporary work dir")
     args = parser.parse_args()

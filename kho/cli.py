@@ -181,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true")
     p.set_defaults(func=_async(_user_create))
 
-    agency = sub.add_parser("agency", help="agency clients").add_subparsers(dest="sub", required=True)
+    agency = sub.add_parser("agency", help="agency clients").add_subparsers(
+        dest="sub", required=True
+    )
     p = agency.add_parser("create", help="register an agency; prints its credentials once")
     p.add_argument("--code", required=True)
     p.add_argument("--name", required=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Callable
@@ -11,7 +12,7 @@ from kho.samples import make_pdf, make_png
 from vault import Actor, ActorType, Agency, DocumentFilter, Provenance
 from vault.errors import AgencyExists, OwnerExists
 
-DEMO_PASSWORD = "kho-demo-2026"
+DEMO_PASSWORD = "kho-demo-2026"  # noqa: S105 — demo accounts only, printed on purpose
 
 CITIZENS = [
     ("001090000001", "Nguyễn Thị Lan"),
@@ -53,15 +54,18 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
     accounts, vault = services.accounts, services.vault
     creds_path = _credentials_file(services)
     saved: dict[str, dict[str, str]] = {}
-    if os.path.exists(creds_path):
-        with open(creds_path, encoding="utf-8") as fh:
+    if os.path.exists(creds_path):  # noqa: ASYNC240 — a one-off CLI command, not a server path
+        with open(creds_path, encoding="utf-8") as fh:  # noqa: ASYNC230
             saved = json.load(fh)
 
     agencies: list[Agency] = []
     for code, name in AGENCIES:
         try:
             creds = await accounts.create_agency(code, name)
-            saved[code] = {"client_id": creds.agency.client_id, "client_secret": creds.client_secret}
+            saved[code] = {
+                "client_id": creds.agency.client_id,
+                "client_secret": creds.client_secret,
+            }
             agencies.append(creds.agency)
         except AgencyExists:
             agencies.append(await accounts.get_agency_by_code(code))
@@ -72,10 +76,8 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
         json.dump(saved, fh, indent=2)
 
     for pid, name in CITIZENS:
-        try:
+        with contextlib.suppress(OwnerExists):
             await accounts.create_owner(pid, name, DEMO_PASSWORD)
-        except OwnerExists:
-            pass
 
     pid, name = CITIZENS[0]
     owner_id = await vault.ensure_owner(pid)

@@ -17,7 +17,9 @@ def kho_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def kho(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def kho(
+    data_dir: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*KHO, *args],
         input=stdin,

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 import httpx
+import pytest
 
 from kho import migrate
 from kho.app import Services, create_app

@@ -28,7 +28,11 @@ def png() -> bytes:
 
 def jpeg() -> bytes:
     # Smallest structurally whole JPEG for the sniffer: SOI, APP0, EOI.
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 32 + b"\xff\xd9"
+    return (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + b"\x00" * 32
+        + b"\xff\xd9"
+    )
 
 
 async def citizen(services: Services, name: str = "Nguyễn Văn An") -> tuple[str, str]:
@@ -100,7 +104,8 @@ def assert_problem(r: Any, status: int, slug: str | None = None) -> dict[str, An
     assert r.headers["content-type"].split(";")[0].strip() == PROBLEM_JSON, r.headers
     body: dict[str, Any] = r.json()
     assert body["status"] == status, body
-    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["title"], str), body
+    assert body["title"], body
     assert body["type"].startswith("urn:kho:problem:"), body
     if slug is not None:
         assert body["type"] == f"urn:kho:problem:{slug}", body
@@ -206,3 +211,23 @@ async def deposit(
     )
     assert r.status_code == expect, r.text
     return r
+
+
+import pytest  # noqa: E402 (appended section: the builders above stay untouched)
+
+
+@pytest.fixture
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with the smallest cost: each citizen costs ~2 ms instead of ~300 ms.
+
+    Password hashing itself is not under test here; the API suites create many
+    citizens on two databases and must stay fast.  Import this fixture into a test
+    module and use it with ``pytestmark = pytest.mark.usefixtures("cheap_passwords")``.
+    """
+    from argon2 import PasswordHasher
+
+    from vault import passwords
+
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_DUMMY", hasher.hash("kho-dummy-password"))

@@ -20,17 +20,44 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def test_user_create_reads_the_password_from_stdin(data_dir):
-    r = kho(data_dir, "user", "create", "--personal-id", "001234567890", "--name", "Phạm Thu Hà",
-            "--password-stdin", stdin="a long enough password\n")
+    r = kho(
+        data_dir,
+        "user",
+        "create",
+        "--personal-id",
+        "001234567890",
+        "--name",
+        "Phạm Thu Hà",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
     assert r.returncode == 0, r.stderr
     assert "001234567890" in r.stdout
     assert "a long enough password" not in r.stdout + r.stderr
-    again = kho(data_dir, "user", "create", "--personal-id", "001234567890", "--name", "X",
-                "--password-stdin", stdin="another password\n")
+    again = kho(
+        data_dir,
+        "user",
+        "create",
+        "--personal-id",
+        "001234567890",
+        "--name",
+        "X",
+        "--password-stdin",
+        stdin="another password\n",
+    )
     assert again.returncode == 2
     assert "already exists" in again.stderr
-    bad = kho(data_dir, "user", "create", "--personal-id", "12345", "--name", "X",
-              "--password-stdin", stdin="another password\n")
+    bad = kho(
+        data_dir,
+        "user",
+        "create",
+        "--personal-id",
+        "12345",
+        "--name",
+        "X",
+        "--password-stdin",
+        stdin="another password\n",
+    )
     assert bad.returncode == 2
     assert "12 digits" in bad.stderr
 
@@ -110,10 +137,10 @@ def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
     # every document still decrypts: export them all through the service
     check = kho(data_dir, "demo")  # demo replays deposits, which re-reads owner keys
     assert check.returncode == 0, check.stderr
-    from tests.cli_helpers import kho_env  # noqa: F401  (kept for symmetry)
-
     import subprocess
     import sys
+
+    from tests.cli_helpers import kho_env  # noqa: F401  (kept for symmetry)
 
     script = (
         "import asyncio\n"
@@ -138,7 +165,14 @@ def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
     )
     from tests.cli_helpers import kho_env as env_for
 
-    out = subprocess.run([sys.executable, "-c", script], env=env_for(data_dir), capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env_for(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert "read 3" in out.stdout
 

@@ -152,6 +152,7 @@ async def verify_owner_chain(
         if not rows:
             break
         for row in rows:
+
             def brk(reason: str, row: AuditRow = row) -> ChainBreak:
                 return ChainBreak(
                     owner_id=owner.id,

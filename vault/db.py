@@ -129,9 +129,7 @@ class DocumentRow(Base):
     key_scope: Mapped[str] = mapped_column(String(8), default="owner")
     kek_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    issuer_agency_id: Mapped[UUID | None] = mapped_column(
-        ForeignKey("agencies.id"), nullable=True
-    )
+    issuer_agency_id: Mapped[UUID | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     issuer_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -7,7 +7,7 @@ import hashlib
 import zipfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, cast
 from uuid import UUID
 
 import msgspec
@@ -106,8 +106,9 @@ def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
     )
 
 
-def _with_agency(q: Select[tuple[DocumentRow]]) -> Select[tuple[DocumentRow, AgencyRow]]:
-    return q.add_columns(AgencyRow).outerjoin(  # type: ignore[return-value]
+def _with_agency(q: Select[DocumentRow]) -> Select[DocumentRow, AgencyRow]:
+    """Add the issuing agency (``None`` for citizens' own papers) to a document query."""
+    return q.add_columns(AgencyRow).outerjoin(
         AgencyRow, AgencyRow.id == DocumentRow.issuer_agency_id
     )
 
@@ -452,9 +453,9 @@ class VaultService:
             q = q.where(DocumentRow.title_search.like(f"%{escaped}%", escape="\\"))
         if cursor:
             q = q.where(DocumentRow.id < _decode_cursor(cursor))
-        q = _with_agency(q.order_by(DocumentRow.id.desc()).limit(limit + 1))
+        page = _with_agency(q.order_by(DocumentRow.id.desc()).limit(limit + 1))
         async with self._db.read() as session:
-            rows = (await session.execute(q)).all()
+            rows = (await session.execute(page)).all()
         items = [_to_document(r[0], r[1]) for r in rows[:limit]]
         next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
         return DocumentPage(items=items, next_cursor=next_cursor)
@@ -688,7 +689,7 @@ class VaultService:
         chain: list[dict[str, Any]],
     ) -> AsyncIterator[bytes]:
         sink = _Sink()
-        zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        zf = zipfile.ZipFile(cast(IO[bytes], sink), "w", zipfile.ZIP_STORED, allowZip64=True)
         names: list[dict[str, Any]] = []
         for row, doc in docs:
             name = f"documents/{doc.id}-{doc.filename}"

@@ -48,7 +48,11 @@ async def collect_garbage(
         keys = [b.key for b in pending]
         async with db.read() as session:
             known = set(
-                (await session.scalars(select(DocumentRow.blob_key).where(DocumentRow.blob_key.in_(keys)))).all()
+                (
+                    await session.scalars(
+                        select(DocumentRow.blob_key).where(DocumentRow.blob_key.in_(keys))
+                    )
+                ).all()
             )
         for info in pending:
             if info.key in known:

@@ -98,8 +98,8 @@ class ContentInspector:
         tail = self._tail
         if self._type == PDF:
             m = None
-            for m in _STARTXREF.finditer(tail):
-                pass
+            for found in _STARTXREF.finditer(tail):
+                m = found  # the last startxref is the one a reader uses
             if m is None or b"%%EOF" not in tail[-1100:]:
                 raise UnreadableDocument(PDF, "it has no end-of-file marker (truncated?)")
             if int(m.group(1)) >= self._size:

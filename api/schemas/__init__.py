@@ -29,7 +29,7 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     def from_domain(cls, issued: IssuedToken, *, with_scope: bool = False) -> TokenResponse:
         return cls(
             access_token=issued.token,
-            token_type="bearer",
+            token_type="bearer",  # noqa: S106 — the OAuth token type, not a secret
             expires_in=issued.expires_in,
             scope=" ".join(sorted(issued.scopes)) if with_scope else None,
         )

@@ -22,9 +22,7 @@ CHUNK_SIZES = [1, 7, 64 * 1024, None]  # None: the whole body in one chunk
 class Stream:
     """Async byte iterator over a body, cut into fixed-size chunks."""
 
-    def __init__(
-        self, body: bytes | Sequence[bytes], chunk_size: int | None = None
-    ) -> None:
+    def __init__(self, body: bytes | Sequence[bytes], chunk_size: int | None = None) -> None:
         if isinstance(body, bytes):
             size = chunk_size or max(len(body), 1)
             self.chunks = [body[i : i + size] for i in range(0, len(body), size)]
@@ -184,9 +182,7 @@ async def test_randomised_payloads(chunk_size: int) -> None:
         body = body_of(*(part_bytes(f"p{i}", p) for i, p in enumerate(payloads)))
         # Irregular chunking as well as fixed-size chunking.
         cuts = sorted(rng.sample(range(1, len(body)), min(len(body) - 1, 30)))
-        irregular = [
-            body[i:j] for i, j in zip([0, *cuts], [*cuts, len(body)], strict=True)
-        ]
+        irregular = [body[i:j] for i, j in zip([0, *cuts], [*cuts, len(body)], strict=True)]
         for stream_body in (body, irregular):
             reader = MultipartReader(Stream(stream_body, chunk_size), CT)
             got = []
@@ -196,9 +192,7 @@ async def test_randomised_payloads(chunk_size: int) -> None:
 
 
 async def test_multiple_parts_order_preserved_with_same_name() -> None:
-    body = body_of(
-        *(part_bytes("tag" if i % 2 else f"f{i}", str(i).encode()) for i in range(10))
-    )
+    body = body_of(*(part_bytes("tag" if i % 2 else f"f{i}", str(i).encode()) for i in range(10)))
     parts = await collect(body, 5)
     assert [(p.name, d) for p, d, _ in parts] == [
         ("tag" if i % 2 else f"f{i}", str(i).encode()) for i in range(10)
@@ -213,9 +207,7 @@ async def test_empty_form() -> None:
 async def test_preamble_and_epilogue_are_ignored() -> None:
     body = body_of(
         part_bytes("a", b"1"),
-        preamble=b"This is the preamble. --not-a-boundary\r\n-- "
-        + BOUNDARY.encode()
-        + b"\r\n",
+        preamble=b"This is the preamble. --not-a-boundary\r\n-- " + BOUNDARY.encode() + b"\r\n",
         epilogue=b"\r\nthis is the epilogue\r\n--" + BOUNDARY.encode() + b"\r\n",
     )
     for size in (1, 7, None):
@@ -237,9 +229,7 @@ async def test_filename_star_utf8_is_decoded() -> None:
     name = "Giấy khai sinh.pdf"
     disposition = 'form-data; name="file"; filename="fallback.pdf"; '
     disposition += f"filename*=UTF-8''{quote(name)}"
-    parts = await collect(
-        body_of(part_bytes(None, b"%PDF", disposition=disposition)), 7
-    )
+    parts = await collect(body_of(part_bytes(None, b"%PDF", disposition=disposition)), 7)
     assert parts[0][0].filename == name
     assert parts[0][0].name == "file"
 
@@ -260,9 +250,7 @@ async def test_invalid_filename_star_falls_back_or_fails() -> None:
 
 
 async def test_raw_utf8_filename_as_browsers_send_it() -> None:
-    parts = await collect(
-        body_of(part_bytes("file", b"x", filename="Giấy khai sinh.pdf")), 1
-    )
+    parts = await collect(body_of(part_bytes("file", b"x", filename="Giấy khai sinh.pdf")), 1)
     assert parts[0][0].filename == "Giấy khai sinh.pdf"
 
 
@@ -324,8 +312,7 @@ async def test_bad_content_type(content_type: str, reason: str) -> None:
 async def test_seventy_char_boundary_is_accepted() -> None:
     boundary = "b" * 70
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\n'
-        f"v\r\n--{boundary}--\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n--{boundary}--\r\n'
     )
     parts = await collect(body.encode(), 7, f"multipart/form-data; boundary={boundary}")
     assert [(p.name, d) for p, d, _ in parts] == [("a", b"v")]
@@ -336,9 +323,7 @@ async def test_truncated_body_raises_while_iterating_the_cut_part(
     chunk_size: int | None,
 ) -> None:
     data = bytes(range(256)) * 1000
-    full = body_of(
-        part_bytes("title", b"t"), part_bytes("file", data, filename="f.bin")
-    )
+    full = body_of(part_bytes("title", b"t"), part_bytes("file", data, filename="f.bin"))
     cut = full[: full.index(data) + len(data) // 2]
     reader = MultipartReader(Stream(cut, chunk_size), CT)
     first = await reader.next_part()
@@ -388,9 +373,7 @@ async def test_body_without_boundary(chunk_size: int | None) -> None:
 
 
 async def test_huge_preamble_is_rejected() -> None:
-    with pytest.raises(
-        MultipartError, match="does not start with a multipart boundary"
-    ):
+    with pytest.raises(MultipartError, match="does not start with a multipart boundary"):
         await collect(b"x" * 200_000, 1000)
 
 
@@ -585,9 +568,7 @@ async def test_bytearray_chunks_are_accepted() -> None:
 
 async def test_error_is_reported_after_preceding_data() -> None:
     """Data parsed before a malformed spot is delivered before the error."""
-    body = (
-        part_bytes("a", b"good data") + f"--{BOUNDARY}\r\nBad Header\r\n\r\n".encode()
-    )
+    body = part_bytes("a", b"good data") + f"--{BOUNDARY}\r\nBad Header\r\n\r\n".encode()
     reader = MultipartReader(Stream(body), CT)
     part = await reader.next_part()
     assert part is not None

@@ -9,7 +9,9 @@ from tests import factories as f
 from tests.conftest import make_settings
 
 
-async def test_upload_download_delete_through_s3(tmp_path, db_url, s3_endpoint, s3_bucket, s3_client):
+async def test_upload_download_delete_through_s3(
+    tmp_path, db_url, s3_endpoint, s3_bucket, s3_client
+):
     settings = make_settings(
         tmp_path,
         db_url,

@@ -6,7 +6,6 @@ import secrets
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from kho.app import Services
 from tests import factories as f
@@ -81,7 +80,9 @@ async def test_rotation_keeps_every_document_readable(tmp_path, db_url):
         await fresh.close()
 
 
-async def test_deleted_owner_cannot_be_decrypted_even_with_the_master_key(client, services, settings):
+async def test_deleted_owner_cannot_be_decrypted_even_with_the_master_key(
+    client, services, settings
+):
     headers = await f.citizen_headers(services, client)
     content = f.pdf("to be shredded", padding=50_000)
     doc = await f.upload(client, headers, content)
@@ -93,9 +94,7 @@ async def test_deleted_owner_cannot_be_decrypted_even_with_the_master_key(client
         wrapped_doc_key = row.wrapped_key
         owner_id = row.owner_id
 
-    r = await client.request(
-        "DELETE", "/api/v1/me", headers=headers, json={"password": f.PASSWORD}
-    )
+    r = await client.request("DELETE", "/api/v1/me", headers=headers, json={"password": f.PASSWORD})
     assert r.status_code == 200, r.text
 
     async with services.database.read() as session:
@@ -106,7 +105,9 @@ async def test_deleted_owner_cannot_be_decrypted_even_with_the_master_key(client
     assert not any(p.exists() for p in blob_paths)
     # The master key cannot open the document key: it was wrapped by the shredded owner key.
     with pytest.raises((KeyUnavailable, DecryptionError)):
-        services.keyring.unwrap(services.keyring.current_id, wrapped_doc_key, doc_key_context(row.id))
+        services.keyring.unwrap(
+            services.keyring.current_id, wrapped_doc_key, doc_key_context(row.id)
+        )
     with pytest.raises(DecryptionError):
         unwrap_key(b"\x00" * 32, wrapped_doc_key, doc_key_context(row.id))
     assert kept_copy  # the backup exists but is useless

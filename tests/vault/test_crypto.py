@@ -34,7 +34,9 @@ def encrypt(data: bytes, key: bytes, doc: uuid.UUID, owner: uuid.UUID, chunk: in
     return bytes(out)
 
 
-def decrypt(blob: bytes, key: bytes, doc: uuid.UUID, owner: uuid.UUID, size: int, chunk: int = 500) -> bytes:
+def decrypt(
+    blob: bytes, key: bytes, doc: uuid.UUID, owner: uuid.UUID, size: int, chunk: int = 500
+) -> bytes:
     dec = SegmentDecryptor(key, doc, owner, size, 0, SEG)
     out = bytearray()
     for i in range(0, len(blob), chunk):

@@ -26,7 +26,12 @@ def test_accepted_types_by_their_bytes(data, expected, chunk):
 
 @pytest.mark.parametrize(
     "data",
-    [b"hello world, plain text", b"PK\x03\x04" + b"\x00" * 2000, b"<html><script>x</script></html>", b"GIF89a" + b"\x00" * 10],
+    [
+        b"hello world, plain text",
+        b"PK\x03\x04" + b"\x00" * 2000,
+        b"<html><script>x</script></html>",
+        b"GIF89a" + b"\x00" * 10,
+    ],
 )
 def test_other_types_are_refused(data):
     with pytest.raises(UnsupportedMediaType):
