@@ -117,6 +117,58 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _thread_switches(pid: int) -> dict[int, int]:
+    """Context switches (voluntary + involuntary) of each live thread of ``pid``."""
+    out: dict[int, int] = {}
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError), open(task / "status") as f:
+                out[int(task.name)] = sum(
+                    int(line.split()[1]) for line in f if "ctxt_switches:" in line
+                )
+    return out
+
+
+class ThreadWatch:
+    """Polls the server's threads during a phase: context switches (threads that exit
+    mid-phase are counted up to their last poll) and how many threads were started."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _poll(self) -> None:
+        for tid, n in _thread_switches(self.pid).items():
+            self.last[tid] = n
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._poll()
+
+    def __enter__(self) -> ThreadWatch:
+        self.first = _thread_switches(self.pid)
+        self.last = dict(self.first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()
+
+    @property
+    def switches(self) -> int:
+        return sum(n - self.first.get(tid, 0) for tid, n in self.last.items())
+
+    @property
+    def new_threads(self) -> int:
+        return len(set(self.last) - set(self.first))
+
+
 def proc_status_kb(pid: int, key: str) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -424,6 +476,8 @@ class LoadResult:
     max_ms: float
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    server_ctx_switches: int = 0
+    server_threads_started: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -441,6 +495,15 @@ class LoadResult:
             mb_per_s=round(self.mbps, 2),
             server_cpu_pct=round(100 * self.server_cpu_s / self.seconds, 1) if self.seconds else 0,
             client_cpu_pct=round(100 * self.client_cpu_s / self.seconds, 1) if self.seconds else 0,
+            server_cpu_ms_per_req=(
+                round(1000 * self.server_cpu_s / self.requests, 3) if self.requests else None
+            ),
+            server_ctx_switches_per_req=(
+                round(self.server_ctx_switches / self.requests, 1) if self.requests else None
+            ),
+            server_threads_started_per_req=(
+                round(self.server_threads_started / self.requests, 3) if self.requests else None
+            ),
         )
         return d
 
@@ -550,7 +613,8 @@ class WrkClient:
         ]
         before_server = proc_cpu_seconds(self.server.pid)
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=load.seconds + 120)
+        with ThreadWatch(self.server.pid) as watch:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=load.seconds + 120)
         after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         server_cpu = proc_cpu_seconds(self.server.pid) - before_server
         self.server.check_alive()
@@ -582,6 +646,8 @@ class WrkClient:
             max_ms=r["max_us"] / 1000,
             server_cpu_s=server_cpu,
             client_cpu_s=client_cpu,
+            server_ctx_switches=watch.switches,
+            server_threads_started=watch.new_threads,
             statuses={str(load.expect): r["requests"]},
         )
 
@@ -735,7 +801,8 @@ class AsyncioClient:
         before_client = time.process_time()
         loop = _new_loop()
         try:
-            elapsed = loop.run_until_complete(main())
+            with ThreadWatch(self.server.pid) as watch:
+                elapsed = loop.run_until_complete(main())
         finally:
             loop.close()
         client_cpu = time.process_time() - before_client
@@ -758,6 +825,8 @@ class AsyncioClient:
             max_ms=(lat[-1] if lat else float("nan")) * 1000,
             server_cpu_s=server_cpu,
             client_cpu_s=client_cpu,
+            server_ctx_switches=watch.switches,
+            server_threads_started=watch.new_threads,
             statuses={str(k): v for k, v in statuses.items()},
         )
 
@@ -874,53 +943,61 @@ def big_file_rss(server: Server, token: str, size: int) -> dict[str, Any]:
 # -- profiling ---------------------------------------------------------------------------------
 
 
+PROFILE_RATE = 250
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PACKAGES = {"api", "vault", "kho", "web", "sharing", "verification", "signing"}
+
+
 def profile_server(server: Server, client: Any, load: Load, workdir: Path) -> dict[str, Any]:
+    """Sample the server with py-spy in ``--gil`` mode (only the thread holding the GIL
+    is recorded) while ``load`` runs: where the interpreter's one core goes."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(py_spy).exists() and not shutil.which(py_spy):
+    if not Path(py_spy).exists():
         return {"error": "py-spy not installed (pip install py-spy)"}
     out = workdir / "profile.txt"
-    rec = subprocess.Popen(
-        [
-            py_spy,
-            "record",
-            "--pid",
-            str(server.pid),
-            "--duration",
-            str(round(load.seconds)),
-            "--rate",
-            "250",
-            "--format",
-            "raw",
-            "--threads",
-            "--nonblocking",
-            "--output",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    seconds = max(1, round(load.seconds))
+    cmd = [py_spy, "record", "--pid", str(server.pid), "--duration", str(seconds)]
+    cmd += ["--rate", str(PROFILE_RATE), "--format", "raw", "--threads", "--gil"]
+    cmd += ["--nonblocking", "--output", str(out)]
+    rec = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(0.5)
     result = client.run(load)
     log, _ = rec.communicate(timeout=120)
     if rec.returncode != 0 or not out.exists():
         return {"error": f"py-spy failed ({rec.returncode}): {log[-1000:]}"}
-    return summarize_profile(out.read_text(), result)
+    summary = summarize_profile(out.read_text(), result)
+    if "samples" in summary:
+        summary["gil_held_pct"] = round(100 * summary["samples"] / (PROFILE_RATE * seconds), 1)
+    return summary
 
 
-def _frame_key(frame: str) -> str:
-    # "func (path/to/file.py:123)" -> "func (file.py)"
+def _frame_key(frame: str, with_line: bool = False) -> tuple[str, bool]:
+    """``func (path/to/file.py:123)`` -> (``func (to/file.py)``, is project code)."""
     name, _, loc = frame.partition(" (")
-    loc = loc.rstrip(")")
-    file = loc.rsplit(":", 1)[0]
+    file, _, line = loc.rstrip(")").rpartition(":")
     parts = Path(file).parts
     short = "/".join(parts[-2:]) if len(parts) >= 2 else file
-    return f"{name} ({short})"
+    # Note: py-spy prints paths relative to site-packages or the working directory
+    rel = file[len(str(PROJECT_ROOT)) + 1 :] if file.startswith(str(PROJECT_ROOT)) else file
+    ours = "/.venv/" not in file and rel.split("/", 1)[0] in PROJECT_PACKAGES
+    return f"{name} ({short}{':' + line if with_line else ''})", ours
+
+
+def _thread_kind(frames: list[str]) -> str:
+    text = ";".join(frames[:8])
+    if "_connection_worker_thread" in text:
+        return "aiosqlite connection threads"
+    if "WorkerThread" in text or "_backends/_asyncio" in text:
+        return "anyio worker threads"
+    if "threading.py" in text:
+        return "other threads"
+    return "event loop thread"
 
 
 def summarize_profile(raw: str, load: LoadResult) -> dict[str, Any]:
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
     threads: Counter[str] = Counter()
     total = 0
     for line in raw.splitlines():
@@ -928,27 +1005,17 @@ def summarize_profile(raw: str, load: LoadResult) -> dict[str, Any]:
         if not stack or not count_s.isdigit():
             continue
         count = int(count_s)
-        frames = stack.split(";")
-        if frames and frames[0].startswith("thread ("):
-            frames = frames[1:]
-        if frames and frames[0].startswith("process "):
-            frames = frames[1:]
+        frames = [f for f in stack.split(";") if not f.startswith(("thread (", "process "))]
         if not frames:
             continue
         total += count
-        kind = "event loop (main) thread"
-        if any(
-            "_worker" in f
-            or "worker_thread" in f
-            or "run_sync_in_worker" in f
-            or "threading.py" in f
-            for f in frames[:6]
-        ):
-            kind = "worker threads (anyio.to_thread)"
-        threads[kind] += count
-        self_time[_frame_key(frames[-1])] += count
-        for key in {_frame_key(f) for f in frames}:
+        threads[_thread_kind(frames)] += count
+        self_time[_frame_key(frames[-1], with_line=True)[0]] += count
+        keys = {_frame_key(f) for f in frames}
+        for key, is_ours in keys:
             inclusive[key] += count
+            if is_ours:
+                ours[key] += count
     if not total:
         return {"error": "no samples"}
 
@@ -956,11 +1023,13 @@ def summarize_profile(raw: str, load: LoadResult) -> dict[str, Any]:
         return [(k, round(100 * v / total, 1)) for k, v in c.most_common(n)]
 
     return {
+        "mode": "py-spy --gil (samples of the thread holding the GIL)",
         "samples": total,
         "during": load.to_json(),
         "threads_pct": top(threads, 5),
-        "self_pct": top(self_time, 20),
-        "inclusive_pct": top(inclusive, 40),
+        "self_pct": top(self_time, 25),
+        "inclusive_pct": top(inclusive, 60),
+        "project_inclusive_pct": top(ours, 30),
     }
 
 
@@ -1105,6 +1174,9 @@ def run(args: argparse.Namespace) -> int:
 
         # (d2) hello-world floor
         go(Load("hello_world", 64, plan.hello_s, 200, 0, paths=["/health/live"]))
+        # an app-level floor: authenticated metadata GET (token check + one SELECT)
+        paths = [f"/api/v1/documents/{i}" for i in small_ids]
+        go(Load("metadata_get", 16, plan.client_check_s, 200, 0, "GET", paths, headers=auth))
         # (a) 200 KB uploads (after a short unmeasured warm-up)
         warm = Load(
             "warmup_200KB_upload",
@@ -1358,6 +1430,17 @@ def report(res: dict[str, Any]) -> None:
             "info",
         )
     )
+    meta = loads["metadata_get"]
+    rows.append(
+        (
+            "authenticated metadata GET (16 cl.)",
+            f"{meta['per_s']:.0f} /s",
+            f"{hello['per_s']:.0f} /s /health/live",
+            f"{ratio(meta['per_s'], hello['per_s']):.2f}x",
+            "-",
+            "info",
+        )
+    )
     if "hello_world_asyncio_client" in loads:
         alt = loads["hello_world_asyncio_client"]
         rows.append(
@@ -1411,16 +1494,22 @@ def report(res: dict[str, Any]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
     print()
-    print("phases (CPU = % of one core; 200% = both cores):")
+    print(
+        "phases (CPU = % of one core, 200% = both cores; srv ms/req = server CPU per request; "
+        "ctxsw/req = server context switches per request; threads+ = server threads started)"
+    )
     print(
         f"  {'phase':<28} {'clients':>7} {'secs':>6} {'requests':>8} {'req/s':>8} "
-        f"{'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server CPU':>10} {'client CPU':>10}"
+        f"{'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server CPU':>10} {'client CPU':>10} "
+        f"{'srv ms/req':>10} {'ctxsw/req':>9} {'threads+':>8}"
     )
     for name, ld in loads.items():
         print(
             f"  {name:<28} {ld['concurrency']:>7} {ld['seconds']:>6.1f} {ld['requests']:>8} "
             f"{ld['per_s']:>8.0f} {ld['mb_per_s']:>7.0f} {ld['p50_ms']:>7.1f} "
-            f"{ld['p99_ms']:>7.1f} {ld['server_cpu_pct']:>9.0f}% {ld['client_cpu_pct']:>9.0f}%"
+            f"{ld['p99_ms']:>7.1f} {ld['server_cpu_pct']:>9.0f}% {ld['client_cpu_pct']:>9.0f}% "
+            f"{ld['server_cpu_ms_per_req'] or 0:>10.2f} "
+            f"{ld['server_ctx_switches_per_req'] or 0:>9.1f} {ld['server_threads_started']:>8}"
         )
     print(
         f"  floors: crypto+fsync 200 KB {fcs['200KB']['per_s']:.0f}/s "
@@ -1443,15 +1532,16 @@ def report(res: dict[str, Any]) -> None:
         else:
             d = prof["during"]
             print(
-                f"server profile (py-spy, {prof['samples']} non-idle samples, during "
-                f"{d['per_s']:.0f} uploads/s of 200 KB, server CPU {d['server_cpu_pct']:.0f}%):"
+                f"server profile: {prof['mode']}; {prof['samples']} samples, GIL held "
+                f"{prof['gil_held_pct']}% of the time, during {d['per_s']:.0f} uploads/s "
+                f"of 200 KB (server CPU {d['server_cpu_pct']:.0f}%)"
             )
-            print("  by thread: " + ", ".join(f"{k} {v}%" for k, v in prof["threads_pct"]))
-            print("  top self time:")
+            print("  GIL by thread: " + ", ".join(f"{k} {v}%" for k, v in prof["threads_pct"]))
+            print("  top self time (% of GIL samples):")
             for k, v in prof["self_pct"][:15]:
                 print(f"    {v:5.1f}%  {k}")
-            print("  top inclusive time:")
-            for k, v in prof["inclusive_pct"][:30]:
+            print("  project code, inclusive:")
+            for k, v in prof["project_inclusive_pct"][:20]:
                 print(f"    {v:5.1f}%  {k}")
 
 
