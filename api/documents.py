@@ -48,6 +48,15 @@ def download_headers(sha256: str, filename: str) -> dict[str, str]:
     }
 
 
+def etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 §13.1.2: ``*`` or any listed tag, compared weakly."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
 class DocumentController(Controller):
     path = "/api/v1/documents"
     tags = ["documents"]
@@ -129,7 +138,7 @@ class DocumentController(Controller):
         doc = await vault.get_document(owner.owner_id, doc_id)
         headers = download_headers(doc.sha256, doc.filename)
         etag = headers["ETag"]
-        if request.headers.get("if-none-match") in (etag, f"W/{etag}", "*"):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(content=b"", status_code=304, headers=headers)
         range_header = request.headers.get("range")
         if_range = request.headers.get("if-range")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     Uuid,
@@ -115,7 +116,8 @@ class DocumentRow(Base):
     id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("owners.id"))
     title: Mapped[str] = mapped_column(String(500))
-    title_search: Mapped[str] = mapped_column(String(500))
+    # Note: case folding can lengthen text ("ß" → "ss"), so no length limit here
+    title_search: Mapped[str] = mapped_column(Text)
     doc_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
     provenance: Mapped[str] = mapped_column(String(20))
     content_type: Mapped[str] = mapped_column(String(40))

@@ -302,7 +302,9 @@ class VaultService:
         fingerprint = None
         if idempotency_key:
             fingerprint = hashlib.sha256(
-                msgspec.json.encode([str(staged.owner_id), doc_type, title, staged.sha256])
+                msgspec.json.encode(
+                    [str(staged.owner_id), doc_type, title, staged.sha256, legal_hold, provenance]
+                )
             ).hexdigest()
         row = DocumentRow(
             id=staged.document_id,

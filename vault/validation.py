@@ -15,7 +15,7 @@ MAX_TITLE = 500
 
 def personal_id(value: str) -> str:
     """A Vietnamese personal identification number (số định danh cá nhân): 12 digits."""
-    if not isinstance(value, str) or not _PERSONAL_ID.match(value):
+    if not isinstance(value, str) or not _PERSONAL_ID.fullmatch(value):
         raise InvalidInput("personal_id", "must be exactly 12 digits")
     return value
 
@@ -45,13 +45,13 @@ def name(value: str) -> str:
 def doc_type(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    if not _DOC_TYPE.match(value):
+    if not _DOC_TYPE.fullmatch(value):
         raise InvalidInput("doc_type", "must be a lower-case code like 'birth_certificate'")
     return value
 
 
 def agency_code(value: str) -> str:
-    if not _AGENCY_CODE.match(value):
+    if not _AGENCY_CODE.fullmatch(value):
         raise InvalidInput("code", "must be 2-40 letters, digits, '.', '_' or '-'")
     return value
 

@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('owner_id', sa.Uuid(), nullable=False),
     sa.Column('title', sa.String(length=500), nullable=False),
-    sa.Column('title_search', sa.String(length=500), nullable=False),
+    sa.Column('title_search', sa.Text(), nullable=False),
     sa.Column('doc_type', sa.String(length=64), nullable=True),
     sa.Column('provenance', sa.String(length=20), nullable=False),
     sa.Column('content_type', sa.String(length=40), nullable=False),

@@ -270,11 +270,6 @@ async def test_same_idempotency_key_for_a_different_request_is_422(client, servi
     assert owner.used_bytes == first["size"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the idempotency fingerprint (vault/documents.py commit) ignores legal_hold, "
-    "so a retry that changes legal_hold silently replays the first result",
-)
 async def test_same_idempotency_key_with_a_different_legal_hold_is_422(client, services):
     pid, _ = await f.citizen(services)
     agency, _ = await f.agency_headers(services, client)
@@ -345,12 +340,6 @@ async def test_bad_personal_ids_are_422(client, services):
     assert f.stored_blobs(services) == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: vault/validation.py personal_id uses re.match with '$', which accepts a "
-    "trailing newline; the 13-char ID then overflows owners.personal_id (500 on PostgreSQL) "
-    "or creates a second, bogus owner (SQLite)",
-)
 async def test_personal_id_with_a_trailing_newline_is_422(client, services):
     agency, _ = await f.agency_headers(services, client)
     r = await f.deposit(client, agency, "123456789012\n", expect=422)
