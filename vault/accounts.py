@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
+from sqlalchemy.orm import Session
 
 from vault import audit, validation
 from vault.crypto import new_key
@@ -199,16 +200,18 @@ class AccountService:
         if not token or len(token) > 200:
             raise AuthenticationFailed()
         digest = token_hash(token)
-        async with self._db.read() as session:
-            row = await session.scalar(select(TokenRow).where(TokenRow.token_hash == digest))
-            if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        now = utcnow()
+
+        def resolve(session: Session) -> Principal:
+            row = session.scalar(select(TokenRow).where(TokenRow.token_hash == digest))
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
                 raise AuthenticationFailed()
             if row.kind == "owner":
-                owner = await session.get(OwnerRow, row.owner_id)
+                owner = session.get(OwnerRow, row.owner_id)
                 if owner is None or owner.status != OwnerStatus.ACTIVE:
                     raise AuthenticationFailed()
                 return Principal(kind="owner", token_id=row.id, owner_id=row.owner_id)
-            agency = await session.get(AgencyRow, row.agency_id)
+            agency = session.get(AgencyRow, row.agency_id)
             if agency is None or not agency.active:
                 raise AuthenticationFailed()
             return Principal(
@@ -220,13 +223,15 @@ class AccountService:
                 scopes=frozenset(row.scopes.split()),
             )
 
+        return await self._db.run_read(resolve)
+
     async def revoke_token(self, token_id: UUID) -> None:
-        async with self._db.write() as session:
-            await session.execute(
-                update(TokenRow)
-                .where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
+        stmt = (
+            update(TokenRow)
+            .where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        await self._db.run_write(lambda session: session.execute(stmt))
 
     async def purge_expired_tokens(self) -> int:
         async with self._db.write() as session:

@@ -9,7 +9,6 @@ caller's transaction with the owner row locked, so a chain never forks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,6 +16,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from vault.db import AuditRow, OwnerRow, utcnow
 from vault.ids import uuid7
@@ -75,7 +75,7 @@ def event_hash(prev_hash: str, row: AuditRow) -> str:
 
 
 def append(
-    session: AsyncSession,
+    session: Session | AsyncSession,
     owner: OwnerRow,
     actor: Actor,
     action: str,
@@ -182,11 +182,11 @@ async def verify_owner_chain(
     return None
 
 
-async def iter_owner_events(
-    session: AsyncSession, owner_id: UUID, *, limit: int, before_seq: int | None
-) -> AsyncIterator[AuditEvent]:
+def owner_events(
+    session: Session, owner_id: UUID, *, limit: int, before_seq: int | None
+) -> list[AuditEvent]:
+    """One owner's events, newest first."""
     q = select(AuditRow).where(AuditRow.owner_id == owner_id)
     if before_seq is not None:
         q = q.where(AuditRow.seq < before_seq)
-    for row in (await session.scalars(q.order_by(AuditRow.seq.desc()).limit(limit))).all():
-        yield to_event(row)
+    return [to_event(row) for row in session.scalars(q.order_by(AuditRow.seq.desc()).limit(limit))]

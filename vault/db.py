@@ -5,13 +5,14 @@ Every timestamp column is timezone-aware UTC on both SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -30,15 +31,17 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine, create_engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -173,46 +176,90 @@ class AuditRow(Base):
 
 
 class Database:
-    """An async engine plus two ways in: ``read()`` and ``write()`` sessions.
+    """Engines plus two ways to run a unit of work: ``run_read`` and ``run_write``.
 
-    On SQLite, write transactions in this process are serialised with an asyncio lock
-    and begin with ``BEGIN IMMEDIATE``, so SQLite never has to resolve lock upgrades by
-    sleeping in its busy handler (which would wreck tail latency); other processes are
-    covered by the busy timeout.  On PostgreSQL writers lock the rows they change.
+    A unit of work is a plain function over a synchronous ORM ``Session``, run in one
+    transaction.  On SQLite it runs in a worker thread on the stdlib driver (one thread
+    hop per transaction instead of one per statement, which is what an async driver
+    costs); writers take a single-token limiter and ``BEGIN IMMEDIATE``, so SQLite never
+    resolves lock upgrades by sleeping in its busy handler.  On PostgreSQL it runs on
+    asyncpg through ``AsyncSession.run_sync`` and writers lock the rows they change.
+
+    ``read()`` / ``write()`` give async sessions for cold paths (maintenance, tests).
     """
 
-    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        sqlite_synchronous: str = "FULL",
+        readers: int = 8,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._writer = anyio.CapacityLimiter(1)
+        self._readers = anyio.CapacityLimiter(readers)
         kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30}
-        else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        self._write_lock = asyncio.Lock()
         if self.is_sqlite:
             sync = sqlite_synchronous.upper()
             if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
                 raise ValueError("sqlite synchronous must be OFF, NORMAL, FULL or EXTRA")
-
-            @event.listens_for(self.engine.sync_engine, "connect")
-            def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
-                # Note: take transaction control away from the driver so "begin" below
-                # decides between deferred (readers) and immediate (writers).
-                dbapi_conn.isolation_level = None
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute(f"PRAGMA synchronous={sync}")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA busy_timeout=30000")
-                cur.close()
-
-            @event.listens_for(self.engine.sync_engine, "begin")
-            def _on_begin(conn: Any) -> None:
-                conn.exec_driver_sql(conn.get_execution_options().get("kho_begin", "BEGIN"))
-
+            self.sync_engine: Engine | None = create_engine(
+                make_url(url).set(drivername="sqlite"),
+                echo=echo,
+                pool_size=readers + 2,
+                max_overflow=readers,
+                connect_args={"timeout": 30, "check_same_thread": False},
+            )
+            _sqlite_events(self.sync_engine, sync)
+            kwargs["connect_args"] = {"timeout": 30}
+            self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+            _sqlite_events(self.engine.sync_engine, sync)
+            self._sync_sessions: sessionmaker[Session] | None = sessionmaker(
+                self.sync_engine, expire_on_commit=False
+            )
+        else:
+            self.sync_engine = None
+            self._sync_sessions = None
+            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_async_engine(url, **kwargs)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def run_read(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in a read transaction and return its result."""
+        if self._sync_sessions is not None:
+            return await anyio.to_thread.run_sync(self._in_thread, fn, False, limiter=self._readers)
+        async with self._sessions() as session:
+            return await session.run_sync(fn)
+
+    async def run_write(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in one write transaction: committed if it returns, rolled back if it
+        raises (the exception propagates)."""
+        if self._sync_sessions is not None:
+            return await anyio.to_thread.run_sync(self._in_thread, fn, True, limiter=self._writer)
+        async with self._sessions() as session:
+            try:
+                result = await session.run_sync(fn)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            return result
+
+    def _in_thread(self, fn: Callable[[Session], T], write: bool) -> T:
+        assert self._sync_sessions is not None
+        with self._sync_sessions() as session:
+            if write:
+                session.connection(execution_options={"kho_begin": "BEGIN IMMEDIATE"})
+            try:
+                result = fn(session)
+                if write:
+                    session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            return result
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -221,9 +268,9 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed on clean exit, rolled back on error."""
+        """An async session in one transaction, committed on clean exit."""
         if self.is_sqlite:
-            async with self._write_lock, self._sessions() as session:
+            async with self._writer, self._sessions() as session:
                 await session.connection(execution_options={"kho_begin": "BEGIN IMMEDIATE"})
                 try:
                     yield session
@@ -251,6 +298,26 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.sync_engine is not None:
+            await anyio.to_thread.run_sync(self.sync_engine.dispose)
+
+
+def _sqlite_events(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        # Note: take transaction control away from the driver so "begin" below decides
+        # between deferred (readers) and immediate (writers).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("kho_begin", "BEGIN"))
 
 
 def utcnow() -> datetime:

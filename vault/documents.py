@@ -14,7 +14,7 @@ import msgspec
 import structlog
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from vault import audit, validation
 from vault.accounts import new_owner_row, owner_key_context
@@ -127,11 +127,24 @@ def _decode_cursor(cursor: str) -> UUID:
         raise InvalidInput("cursor", "is not a cursor this server gave out") from None
 
 
-async def _lock_owner(session: AsyncSession, owner_id: UUID) -> OwnerRow:
-    row = await session.scalar(select(OwnerRow).where(OwnerRow.id == owner_id).with_for_update())
+def _lock_owner(session: Session, owner_id: UUID) -> OwnerRow:
+    row = session.scalar(select(OwnerRow).where(OwnerRow.id == owner_id).with_for_update())
     if row is None or row.status == OwnerStatus.DELETED:
         raise OwnerNotFound(str(owner_id))
     return row
+
+
+def _owned(session: Session, owner_id: UUID, document_id: UUID) -> tuple[DocumentRow, AgencyRow | None]:
+    found = session.execute(
+        _with_agency(
+            select(DocumentRow).where(
+                DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
+            )
+        )
+    ).first()
+    if found is None:
+        raise DocumentNotFound(document_id)
+    return found[0], found[1]
 
 
 class VaultService:
@@ -223,12 +236,13 @@ class VaultService:
         ``UnsupportedMediaType``, ``UnreadableDocument`` or ``OwnerNotFound``; on error
         nothing is left behind.  The caller must ``commit`` or ``discard`` the result.
         """
-        async with self._db.read() as session:
-            owner = await session.get(OwnerRow, owner_id)
+        def load(session: Session) -> tuple[bytes, int]:
+            owner = session.get(OwnerRow, owner_id)
             if owner is None or owner.status == OwnerStatus.DELETED:
                 raise OwnerNotFound(str(owner_id))
-            owner_key = self._owner_key(owner)
-            used = owner.used_bytes
+            return self._owner_key(owner), owner.used_bytes
+
+        owner_key, used = await self._db.run_read(load)
         remaining = self._limits.quota_bytes - used
         limit = min(self._limits.max_upload_bytes, max(remaining, 0))
 
@@ -329,64 +343,64 @@ class VaultService:
             request_fingerprint=fingerprint,
             created_at=self._clock(),
         )
+        def tx(session: Session) -> Document:
+            owner = _lock_owner(session, staged.owner_id)
+            if idempotency_key and agency is not None:
+                found = self._find_idempotent(session, agency.id, idempotency_key)
+                if found is not None:
+                    raise _Replayed(found)
+            if owner.used_bytes + staged.size > self._limits.quota_bytes:
+                raise QuotaExceeded(self._limits.quota_bytes, owner.used_bytes)
+            session.add(row)
+            owner.used_bytes += staged.size
+            audit.append(
+                session,
+                owner,
+                actor,
+                action,
+                document_id=row.id,
+                detail={
+                    "title": title,
+                    "doc_type": doc_type,
+                    "size": staged.size,
+                    "sha256": staged.sha256,
+                    "provenance": str(provenance),
+                    **({"agency": agency.code} if agency else {}),
+                },
+            )
+            return _to_document(row, session.get(AgencyRow, agency.id) if agency else None)
+
         try:
-            async with self._db.write() as session:
-                owner = await _lock_owner(session, staged.owner_id)
-                if idempotency_key and agency is not None:
-                    found = await self._find_idempotent(session, agency.id, idempotency_key)
-                    if found is not None:
-                        raise _Replayed(found)
-                if owner.used_bytes + staged.size > self._limits.quota_bytes:
-                    raise QuotaExceeded(self._limits.quota_bytes, owner.used_bytes)
-                session.add(row)
-                owner.used_bytes += staged.size
-                audit.append(
-                    session,
-                    owner,
-                    actor,
-                    action,
-                    document_id=row.id,
-                    detail={
-                        "title": title,
-                        "doc_type": doc_type,
-                        "size": staged.size,
-                        "sha256": staged.sha256,
-                        "provenance": str(provenance),
-                        **({"agency": agency.code} if agency else {}),
-                    },
-                )
+            return await self._db.run_write(tx)
         except _Replayed as replay:
             await self.discard(staged)
             return self._replay(replay.found, fingerprint, idempotency_key or "")
         except SQLIntegrityError:
             if idempotency_key and agency is not None:
-                async with self._db.read() as session:
-                    found = await self._find_idempotent(session, agency.id, idempotency_key)
+                found = await self._db.run_read(
+                    lambda session: self._find_idempotent(session, agency.id, idempotency_key)
+                )
                 if found is not None:
                     await self.discard(staged)
                     return self._replay(found, fingerprint, idempotency_key)
             raise
-        return _to_document(row, await self._agency_row(agency.id) if agency else None)
 
     async def find_deposit(self, agency: Agency, idempotency_key: str) -> Document | None:
         """The document an agency already deposited under ``idempotency_key``, if any."""
-        async with self._db.read() as session:
-            found = await self._find_idempotent(session, agency.id, idempotency_key)
+        found = await self._db.run_read(
+            lambda session: self._find_idempotent(session, agency.id, idempotency_key)
+        )
         return found[0] if found else None
 
-    async def _agency_row(self, agency_id: UUID) -> AgencyRow | None:
-        async with self._db.read() as session:
-            return await session.get(AgencyRow, agency_id)
-
-    async def _find_idempotent(
-        self, session: AsyncSession, agency_id: UUID, key: str
+    def _find_idempotent(
+        self, session: Session, agency_id: UUID, key: str
     ) -> tuple[Document, str | None] | None:
         q = _with_agency(
             select(DocumentRow).where(
                 DocumentRow.issuer_agency_id == agency_id, DocumentRow.idempotency_key == key
             )
         )
-        found = (await session.execute(q)).first()
+        found = session.execute(q).first()
         if found is None:
             return None
         return _to_document(found[0], found[1]), found[0].request_fingerprint
@@ -409,18 +423,19 @@ class VaultService:
         """The owner id for a personal ID, creating an ``unclaimed`` owner if there is
         none, so an agency's paper waits for the citizen's first sign-up."""
         personal_id = validation.personal_id(personal_id)
-        async with self._db.read() as session:
-            row = await session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
-            if row is not None and row.status != OwnerStatus.DELETED:
-                return row.id
-        async with self._db.write() as session:
-            row = await session.scalar(
+
+        def find(session: Session) -> UUID | None:
+            row = session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
+            return row.id if row is not None and row.status != OwnerStatus.DELETED else None
+
+        def create(session: Session) -> UUID:
+            row = session.scalar(
                 select(OwnerRow).where(OwnerRow.personal_id == personal_id).with_for_update()
             )
             if row is None:
                 row = new_owner_row(personal_id, "", OwnerStatus.UNCLAIMED, self._keyring)
                 session.add(row)
-                await session.flush()
+                session.flush()
                 audit.append(
                     session,
                     row,
@@ -433,6 +448,9 @@ class VaultService:
                 )
                 row.status = str(OwnerStatus.UNCLAIMED)
             return row.id
+
+        existing = await self._db.run_read(find)
+        return existing if existing is not None else await self._db.run_write(create)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -456,24 +474,18 @@ class VaultService:
         if cursor:
             q = q.where(DocumentRow.id < _decode_cursor(cursor))
         page = _with_agency(q.order_by(DocumentRow.id.desc()).limit(limit + 1))
-        async with self._db.read() as session:
-            rows = (await session.execute(page)).all()
-        items = [_to_document(r[0], r[1]) for r in rows[:limit]]
-        next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
+        found = await self._db.run_read(
+            lambda session: [_to_document(r[0], r[1]) for r in session.execute(page).all()]
+        )
+        items = found[:limit]
+        next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
         return DocumentPage(items=items, next_cursor=next_cursor)
 
     async def get_document(self, owner_id: UUID, document_id: UUID) -> Document:
         """Raises ``DocumentNotFound`` for a missing document *or another owner's*."""
-        q = _with_agency(
-            select(DocumentRow).where(
-                DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
-            )
+        return await self._db.run_read(
+            lambda session: _to_document(*_owned(session, owner_id, document_id))
         )
-        async with self._db.read() as session:
-            found = (await session.execute(q)).first()
-        if found is None:
-            raise DocumentNotFound(document_id)
-        return _to_document(found[0], found[1])
 
     async def open_content(
         self,
@@ -492,20 +504,10 @@ class VaultService:
         later failures abort the stream.  ``byte_range`` is ``[start, end)``, validated
         by the caller against the size.
         """
-        async with self._db.write() as session:
-            found = (
-                await session.execute(
-                    _with_agency(
-                        select(DocumentRow).where(
-                            DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
-                        )
-                    )
-                )
-            ).first()
-            if found is None:
-                raise DocumentNotFound(document_id)
-            row, agency = found[0], found[1]
-            owner = await _lock_owner(session, owner_id)
+
+        def tx(session: Session) -> tuple[DocumentRow, AgencyRow | None, bytes, int, int]:
+            row, agency = _owned(session, owner_id, document_id)
+            owner = _lock_owner(session, owner_id)
             key = self._content_key(row, owner)
             start, end = byte_range if byte_range else (0, row.size)
             audit.append(
@@ -516,6 +518,9 @@ class VaultService:
                 document_id=row.id,
                 detail={"range": [start, end]} if byte_range else {},
             )
+            return row, agency, key, start, end
+
+        row, agency, key, start, end = await self._db.run_write(tx)
         doc = _to_document(row, agency)
         chunks = self._plaintext(row, key, start, end, whole=byte_range is None)
         try:
@@ -567,18 +572,13 @@ class VaultService:
 
     async def delete_document(self, owner_id: UUID, document_id: UUID, actor: Actor) -> None:
         """Raises ``DocumentNotFound`` or ``LegalHold`` (an agency keeps it)."""
-        async with self._db.write() as session:
-            row = await session.scalar(
-                select(DocumentRow).where(
-                    DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
-                )
-            )
-            if row is None:
-                raise DocumentNotFound(document_id)
+
+        def tx(session: Session) -> str:
+            row, _ = _owned(session, owner_id, document_id)
             if row.legal_hold:
                 raise LegalHold(document_id)
-            owner = await _lock_owner(session, owner_id)
-            await session.delete(row)
+            owner = _lock_owner(session, owner_id)
+            session.delete(row)
             owner.used_bytes = max(0, owner.used_bytes - row.size)
             audit.append(
                 session,
@@ -588,8 +588,9 @@ class VaultService:
                 document_id=document_id,
                 detail={"title": row.title, "sha256": row.sha256},
             )
-            blob_key = row.blob_key
-        await self._discard_blob(blob_key)
+            return row.blob_key
+
+        await self._discard_blob(await self._db.run_write(tx))
 
     async def delete_owner(self, owner_id: UUID, password: str, actor: Actor) -> AccountDeletion:
         """Delete an account: every document not under legal hold is removed, the owner
@@ -598,20 +599,19 @@ class VaultService:
 
         Raises ``AuthenticationFailed`` for a wrong password.
         """
-        async with self._db.read() as session:
-            owner_row = await session.get(OwnerRow, owner_id)
-            stored = owner_row.password_hash if owner_row else None
+        stored = await self._db.run_read(
+            lambda session: getattr(session.get(OwnerRow, owner_id), "password_hash", None)
+        )
         if not await verify_password(stored, password):
             raise AuthenticationFailed()
-        blob_keys: list[str] = []
-        kept: list[Document] = []
-        async with self._db.write() as session:
-            owner = await _lock_owner(session, owner_id)
+
+        def tx(session: Session) -> tuple[list[str], list[Document]]:
+            blob_keys: list[str] = []
+            kept: list[Document] = []
+            owner = _lock_owner(session, owner_id)
             owner_key = self._owner_key(owner)
-            rows = (
-                await session.execute(
-                    _with_agency(select(DocumentRow).where(DocumentRow.owner_id == owner_id))
-                )
+            rows = session.execute(
+                _with_agency(select(DocumentRow).where(DocumentRow.owner_id == owner_id))
             ).all()
             kept_bytes = 0
             for doc, agency in rows:
@@ -624,8 +624,8 @@ class VaultService:
                     kept.append(_to_document(doc, agency))
                 else:
                     blob_keys.append(doc.blob_key)
-                    await session.delete(doc)
-            await session.execute(delete(TokenRow).where(TokenRow.owner_id == owner_id))
+                    session.delete(doc)
+            session.execute(delete(TokenRow).where(TokenRow.owner_id == owner_id))
             audit.append(
                 session,
                 owner,
@@ -642,6 +642,9 @@ class VaultService:
             owner.status = str(OwnerStatus.DELETED)
             owner.used_bytes = kept_bytes
             owner.deleted_at = self._clock()
+            return blob_keys, kept
+
+        blob_keys, kept = await self._db.run_write(tx)
         for key in blob_keys:
             await self._discard_blob(key)
         return AccountDeletion(documents_deleted=len(blob_keys), documents_kept=kept)
@@ -653,32 +656,29 @@ class VaultService:
 
         The ZIP is written as it is sent (data descriptors, ZIP64), one document at a time.
         """
-        async with self._db.write() as session:
-            owner = await _lock_owner(session, owner_id)
+
+        def tx(session: Session) -> tuple[Any, bytes, list[AuditRow], dict[str, Any]]:
+            owner = _lock_owner(session, owner_id)
             audit.append(session, owner, actor, "export")
-        async with self._db.read() as session:
-            rows = (
-                await session.execute(
-                    _with_agency(
-                        select(DocumentRow)
-                        .where(DocumentRow.owner_id == owner_id)
-                        .order_by(DocumentRow.id)
-                    )
+            session.flush()
+            rows = session.execute(
+                _with_agency(
+                    select(DocumentRow)
+                    .where(DocumentRow.owner_id == owner_id)
+                    .order_by(DocumentRow.id)
                 )
             ).all()
-            owner_row = await session.get(OwnerRow, owner_id)
-            assert owner_row is not None
-            owner_key = self._owner_key(owner_row)
-            events = (
-                await session.scalars(
-                    select(AuditRow).where(AuditRow.owner_id == owner_id).order_by(AuditRow.seq)
-                )
+            events = session.scalars(
+                select(AuditRow).where(AuditRow.owner_id == owner_id).order_by(AuditRow.seq)
             ).all()
             profile = {
-                "personal_id": owner_row.personal_id,
-                "name": owner_row.name,
-                "created_at": owner_row.created_at,
+                "personal_id": owner.personal_id,
+                "name": owner.name,
+                "created_at": owner.created_at,
             }
+            return rows, self._owner_key(owner), list(events), profile
+
+        rows, owner_key, events, profile = await self._db.run_write(tx)
         docs = [(r[0], _to_document(r[0], r[1])) for r in rows]
         chain = [msgspec.structs.asdict(audit.to_event(e)) for e in events]
         return self._zip_stream(owner_key, docs, profile, chain)
@@ -721,24 +721,23 @@ class VaultService:
         self, owner_id: UUID, *, limit: int = 50, before_seq: int | None = None
     ) -> list[AuditEvent]:
         """The owner's own events, newest first."""
-        async with self._db.read() as session:
-            return [
-                e
-                async for e in audit.iter_owner_events(
-                    session, owner_id, limit=limit, before_seq=before_seq
-                )
-            ]
+        return await self._db.run_read(
+            lambda session: audit.owner_events(
+                session, owner_id, limit=limit, before_seq=before_seq
+            )
+        )
 
     # -- maintenance --------------------------------------------------------------------
 
     async def storage_totals(self) -> tuple[int, int]:
         """``(documents, bytes)`` over every owner, for metrics."""
-        async with self._db.read() as session:
-            count, total = (
-                await session.execute(
+        count, total = await self._db.run_read(
+            lambda session: tuple(
+                session.execute(
                     select(func.count(DocumentRow.id), func.coalesce(func.sum(DocumentRow.size), 0))
-                )
-            ).one()
+                ).one()
+            )
+        )
         return int(count), int(total)
 
 
