@@ -58,20 +58,69 @@ def _canonical(
 
 
 def event_hash(prev_hash: str, row: AuditRow) -> str:
+    return _hash(prev_hash, {c: getattr(row, c) for c in _HASHED})
+
+
+_HASHED = (
+    "id",
+    "owner_id",
+    "seq",
+    "at",
+    "actor_type",
+    "actor_id",
+    "actor_name",
+    "action",
+    "document_id",
+    "ip",
+    "detail",
+)
+
+
+def _hash(prev_hash: str, v: dict[str, Any]) -> str:
     payload = _canonical(
-        event_id=row.id,
-        owner_id=row.owner_id,
-        seq=row.seq,
-        at=row.at,
-        actor_type=row.actor_type,
-        actor_id=row.actor_id,
-        actor_name=row.actor_name,
-        action=row.action,
-        document_id=row.document_id,
-        ip=row.ip,
-        detail=row.detail,
+        event_id=v["id"],
+        owner_id=v["owner_id"],
+        seq=v["seq"],
+        at=v["at"],
+        actor_type=v["actor_type"],
+        actor_id=v["actor_id"],
+        actor_name=v["actor_name"],
+        action=v["action"],
+        document_id=v["document_id"],
+        ip=v["ip"],
+        detail=v["detail"],
     )
     return hashlib.sha256(bytes.fromhex(prev_hash) + payload).hexdigest()
+
+
+def new_event(
+    owner_id: UUID,
+    prev_seq: int,
+    prev_head: str,
+    actor: Actor,
+    action: str,
+    *,
+    document_id: UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Column values of the event after ``(prev_seq, prev_head)``, hash included."""
+    values: dict[str, Any] = {
+        "id": uuid7(),
+        "owner_id": owner_id,
+        "seq": prev_seq + 1,
+        "at": utcnow(),
+        "actor_type": str(actor.type),
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": action,
+        "document_id": document_id,
+        "ip": actor.ip,
+        # Note: round-trip the detail through JSON so what is hashed is what is stored.
+        "detail": msgspec.json.decode(msgspec.json.encode(detail or {})),
+        "prev_hash": prev_head or GENESIS,
+    }
+    values["hash"] = _hash(values["prev_hash"], values)
+    return values
 
 
 def append(
@@ -84,24 +133,16 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditRow:
     """Add one event to ``owner``'s chain; ``owner`` must be locked for update by the caller."""
-    # Note: round-trip the detail through JSON so what is hashed is what is stored.
-    clean = msgspec.json.decode(msgspec.json.encode(detail or {}))
-    row = AuditRow(
-        id=uuid7(),
-        owner_id=owner.id,
-        seq=owner.audit_seq + 1,
-        at=utcnow(),
-        actor_type=str(actor.type),
-        actor_id=actor.id,
-        actor_name=actor.name,
-        action=action,
+    values = new_event(
+        owner.id,
+        owner.audit_seq,
+        owner.audit_head,
+        actor,
+        action,
         document_id=document_id,
-        ip=actor.ip,
-        detail=clean,
-        prev_hash=owner.audit_head or GENESIS,
-        hash="",
+        detail=detail,
     )
-    row.hash = event_hash(row.prev_hash, row)
+    row = AuditRow(**values)
     owner.audit_seq = row.seq
     owner.audit_head = row.hash
     session.add(row)
