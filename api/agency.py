@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Request, Response, post
 
@@ -47,6 +48,8 @@ class AgencyController(Controller):
                 400, "bad-idempotency-key", "Idempotency-Key must be 1-200 printable characters"
             )
 
+        opened: list[UUID] = []
+
         async def stage(
             chunks: AsyncIterable[bytes], filename: str | None, fields: dict[str, str]
         ) -> StagedContent:
@@ -54,33 +57,40 @@ class AgencyController(Controller):
                 raise InvalidInput("personal_id", "must come before the file in the form")
             if "title" in fields:
                 check_fields(fields["title"], fields.get("doc_type"))
-            owner_id = await vault.ensure_owner(fields["personal_id"])
+            owner_id, created = await vault.open_vault(fields["personal_id"])
+            if created:
+                opened.append(owner_id)
             return await vault.stage(owner_id, chunks, filename=filename)
 
-        form = await receive_upload(
-            request,
-            fields=frozenset({"personal_id", "doc_type", "title", "legal_hold"}),
-            stage=stage,
-            discard=vault.discard,
-        )
-        assert form.staged is not None
         try:
-            if not form.fields.get("doc_type"):
-                raise InvalidInput("doc_type", "is required for a deposit")
-            before = await vault.find_deposit(agency, key) if key else None
-            doc = await vault.commit(
-                form.staged,
-                title=form.fields.get("title", ""),
-                doc_type=form.fields.get("doc_type"),
-                actor=agency_actor(principal, request),
-                provenance=Provenance.ISSUED,
-                agency=agency,
-                legal_hold=_bool_field(form.fields, "legal_hold"),
-                idempotency_key=key,
-                action="document_deposited",
+            form = await receive_upload(
+                request,
+                fields=frozenset({"personal_id", "doc_type", "title", "legal_hold"}),
+                stage=stage,
+                discard=vault.discard,
             )
+            assert form.staged is not None
+            try:
+                if not form.fields.get("doc_type"):
+                    raise InvalidInput("doc_type", "is required for a deposit")
+                before = await vault.find_deposit(agency, key) if key else None
+                doc = await vault.commit(
+                    form.staged,
+                    title=form.fields.get("title", ""),
+                    doc_type=form.fields.get("doc_type"),
+                    actor=agency_actor(principal, request),
+                    provenance=Provenance.ISSUED,
+                    agency=agency,
+                    legal_hold=_bool_field(form.fields, "legal_hold"),
+                    idempotency_key=key,
+                    action="document_deposited",
+                )
+            except BaseException:
+                await vault.discard(form.staged)
+                raise
         except BaseException:
-            await vault.discard(form.staged)
+            for owner_id in opened:  # a failed deposit leaves no empty vault behind
+                await vault.close_unused_vault(owner_id)
             raise
         body = s.Deposit(
             **{f: getattr(s.Document.from_domain(doc), f) for f in s.Document.__struct_fields__},

@@ -134,7 +134,9 @@ def _lock_owner(session: Session, owner_id: UUID) -> OwnerRow:
     return row
 
 
-def _owned(session: Session, owner_id: UUID, document_id: UUID) -> tuple[DocumentRow, AgencyRow | None]:
+def _owned(
+    session: Session, owner_id: UUID, document_id: UUID
+) -> tuple[DocumentRow, AgencyRow | None]:
     found = session.execute(
         _with_agency(
             select(DocumentRow).where(
@@ -236,6 +238,7 @@ class VaultService:
         ``UnsupportedMediaType``, ``UnreadableDocument`` or ``OwnerNotFound``; on error
         nothing is left behind.  The caller must ``commit`` or ``discard`` the result.
         """
+
         def load(session: Session) -> tuple[bytes, int]:
             owner = session.get(OwnerRow, owner_id)
             if owner is None or owner.status == OwnerStatus.DELETED:
@@ -343,6 +346,7 @@ class VaultService:
             request_fingerprint=fingerprint,
             created_at=self._clock(),
         )
+
         def tx(session: Session) -> Document:
             owner = _lock_owner(session, staged.owner_id)
             if idempotency_key and agency is not None:
@@ -422,16 +426,38 @@ class VaultService:
     async def ensure_owner(self, personal_id: str) -> UUID:
         """The owner id for a personal ID, creating an ``unclaimed`` owner if there is
         none, so an agency's paper waits for the citizen's first sign-up."""
+        owner_id, _ = await self.open_vault(personal_id)
+        return owner_id
+
+    async def close_unused_vault(self, owner_id: UUID) -> bool:
+        """Undo ``open_vault`` after a failed deposit: remove an ``unclaimed`` owner that
+        holds no document (with its one audit event), so a failure leaves nothing."""
+
+        def tx(session: Session) -> bool:
+            owner = session.get(OwnerRow, owner_id, with_for_update=True)
+            if owner is None or owner.status != OwnerStatus.UNCLAIMED:
+                return False
+            if session.scalar(select(DocumentRow.id).where(DocumentRow.owner_id == owner_id)):
+                return False
+            session.execute(delete(AuditRow).where(AuditRow.owner_id == owner_id))
+            session.delete(owner)
+            return True
+
+        return await self._db.run_write(tx)
+
+    async def open_vault(self, personal_id: str) -> tuple[UUID, bool]:
+        """Like ``ensure_owner``; also says whether this call created the owner."""
         personal_id = validation.personal_id(personal_id)
 
         def find(session: Session) -> UUID | None:
             row = session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
             return row.id if row is not None and row.status != OwnerStatus.DELETED else None
 
-        def create(session: Session) -> UUID:
+        def create(session: Session) -> tuple[UUID, bool]:
             row = session.scalar(
                 select(OwnerRow).where(OwnerRow.personal_id == personal_id).with_for_update()
             )
+            created = row is None
             if row is None:
                 row = new_owner_row(personal_id, "", OwnerStatus.UNCLAIMED, self._keyring)
                 session.add(row)
@@ -447,10 +473,10 @@ class VaultService:
                     new_key(), owner_key_context(row.id)
                 )
                 row.status = str(OwnerStatus.UNCLAIMED)
-            return row.id
+            return row.id, created
 
         existing = await self._db.run_read(find)
-        return existing if existing is not None else await self._db.run_write(create)
+        return (existing, False) if existing is not None else await self._db.run_write(create)
 
     # -- reading ----------------------------------------------------------------------
 

@@ -397,3 +397,29 @@ async def test_bad_deposit_files_are_rejected(client, services):
     assert await f.document_count(services) == 0
     assert f.stored_blobs(services) == set()
     assert f.temp_files(services) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "status"),
+    [
+        (b"plain text, not a paper", {}, 415),
+        (b"", {}, 422),
+        (None, {"doc_type": ""}, 422),
+    ],
+)
+async def test_failed_deposit_for_a_new_personal_id_leaves_no_vault(
+    client, services, content, extra, status
+):
+    headers, _ = await f.agency_headers(services, client)
+    pid = f.personal_id()
+    form = {"personal_id": pid, "doc_type": "birth_certificate", "title": "Giấy khai sinh"}
+    form.update(extra)
+    r = await client.post(
+        DEPOSITS,
+        headers=headers,
+        data=form,
+        files={"file": ("a.pdf", f.pdf() if content is None else content, "application/pdf")},
+    )
+    assert r.status_code == status, r.text
+    assert await f.owner_row(services, pid) is None
+    assert await f.document_count(services) == 0
