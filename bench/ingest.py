@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kho.samples import make_pdf
+from kho.samples import make_pdf, pdf_frame
 from vault.crypto import DEFAULT_SEGMENT_SIZE, SegmentDecryptor, SegmentEncryptor
 
 HOST = "127.0.0.1"
@@ -222,32 +222,9 @@ class StreamedPdf:
     def __init__(self, padding: int, chunk: int = 1 << 20) -> None:
         self.padding = padding
         self.chunk = chunk
-        content = b"BT /F1 14 Tf 56 780 Td 18 TL\n(Kho streamed benchmark file) Tj T*\nET"
-        objects = [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-            b"<< /Title (Kho bench) /Producer (Kho) >>",
-        ]
-        head = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-        offsets = []
-        for n, obj in enumerate(objects, start=1):
-            offsets.append(len(head))
-            head += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
-        offsets.append(len(head))
-        head += b"7 0 obj\n<< /Length %d >>\nstream\n" % padding
-        mid = b"\nendstream\nendobj\n"
-        xref = len(head) + padding + len(mid)
-        tail = bytearray(mid)
-        tail += b"xref\n0 8\n0000000000 65535 f \n"
-        for off in offsets:
-            tail += b"%010d 00000 n \n" % off
-        tail += b"trailer\n<< /Size 8 /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
-        self.head = bytes(head)
-        self.tail = bytes(tail)
+        head, tail = pdf_frame(["Kho streamed benchmark file"], padding=padding, title="Kho bench")
+        self.head = head
+        self.tail = tail
         self.size = len(self.head) + padding + len(self.tail)
         self._noise = os.urandom(4 << 20)
 

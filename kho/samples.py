@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
@@ -10,11 +11,11 @@ def _pdf_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(lines: list[str], *, padding: int = 0, title: str = "Kho") -> bytes:
-    """A one-page PDF with ``lines`` of text (Latin-1 range) and an optional padding
-    stream of ``padding`` incompressible bytes so benchmarks can choose the file size."""
-    import os
+def pdf_frame(lines: list[str], *, padding: int = 0, title: str = "Kho") -> tuple[bytes, bytes]:
+    """The bytes before and after ``padding`` bytes of filler in a one-page PDF.
 
+    ``head + filler + tail`` is a valid PDF for any filler of exactly ``padding`` bytes,
+    so a caller can stream a file of any size without holding it in memory."""
     body = ["BT /F1 14 Tf 56 780 Td 18 TL"]
     for line in lines:
         safe = line.encode("latin-1", "replace").decode("latin-1")
@@ -30,23 +31,33 @@ def make_pdf(lines: list[str], *, padding: int = 0, title: str = "Kho") -> bytes
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Title (" + _pdf_escape(title).encode("latin-1", "replace") + b") /Producer (Kho) >>",
     ]
-    if padding:
-        blob = os.urandom(padding)
-        objects.append(b"<< /Length %d >>\nstream\n" % len(blob) + blob + b"\nendstream")
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    head = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for n, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        offsets.append(len(head))
+        head += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
+    tail = bytearray()
+    if padding:
+        offsets.append(len(head))
+        head += b"%d 0 obj\n<< /Length %d >>\nstream\n" % (len(objects) + 1, padding)
+        tail += b"\nendstream\nendobj\n"
+    count = len(offsets) + 1
+    xref = len(head) + padding + len(tail)
+    tail += b"xref\n0 %d\n0000000000 65535 f \n" % count
     for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
+        tail += b"%010d 00000 n \n" % off
+    tail += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        count,
         xref,
     )
-    return bytes(out)
+    return bytes(head), bytes(tail)
+
+
+def make_pdf(lines: list[str], *, padding: int = 0, title: str = "Kho") -> bytes:
+    """A one-page PDF with ``lines`` of text (Latin-1 range) and an optional stream of
+    ``padding`` incompressible bytes so tests and benchmarks can choose the file size."""
+    head, tail = pdf_frame(lines, padding=padding, title=title)
+    return head + os.urandom(padding) + tail
 
 
 def make_png(width: int = 64, height: int = 40, rgb: tuple[int, int, int] = (30, 90, 160)) -> bytes:

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 
 from kho import migrate
 from kho.app import Services, create_app
@@ -87,18 +88,21 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return make_settings(tmp_path, db_url)
 
 
+async def close_services(svc: Services) -> None:
+    """Close a test's services; PostgreSQL is shared by the session, so empty it first."""
+    if not svc.database.is_sqlite:
+        async with svc.database.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    await svc.close()
+
+
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
     svc = Services(settings)
     try:
         yield svc
     finally:
-        if not svc.database.is_sqlite:
-            async with svc.database.engine.begin() as conn:
-                from sqlalchemy import text
-
-                await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-        await svc.close()
+        await close_services(svc)
 
 
 @pytest.fixture

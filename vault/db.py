@@ -6,7 +6,7 @@ Every timestamp column is timezone-aware UTC on both SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -238,14 +238,8 @@ class Database:
         raises (the exception propagates)."""
         if self._sync_sessions is not None:
             return await anyio.to_thread.run_sync(self._in_thread, fn, True, limiter=self._writer)
-        async with self._sessions() as session:
-            try:
-                result = await session.run_sync(fn)
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            return result
+        async with self.write() as session:
+            return await session.run_sync(fn)
 
     def _in_thread(self, fn: Callable[[Session], T], write: bool) -> T:
         assert self._sync_sessions is not None
@@ -269,23 +263,18 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """An async session in one transaction, committed on clean exit."""
-        if self.is_sqlite:
-            async with self._writer, self._sessions() as session:
+        async with AsyncExitStack() as stack:
+            if self.is_sqlite:
+                await stack.enter_async_context(self._writer)
+            session = await stack.enter_async_context(self._sessions())
+            if self.is_sqlite:
                 await session.connection(execution_options={"kho_begin": "BEGIN IMMEDIATE"})
-                try:
-                    yield session
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
-        else:
-            async with self._sessions() as session:
-                try:
-                    yield session
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

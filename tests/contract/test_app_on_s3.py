@@ -6,7 +6,7 @@ import httpx
 
 from kho.app import Services, create_app
 from tests import factories as f
-from tests.conftest import make_settings
+from tests.conftest import close_services, make_settings
 
 
 async def test_upload_download_delete_through_s3(
@@ -50,11 +50,4 @@ async def test_upload_download_delete_through_s3(
             assert gone.status_code == 204
             assert list(s3_client.list_objects(s3_bucket, recursive=True)) == []
     finally:
-        if not services.database.is_sqlite:
-            from sqlalchemy import text
-
-            from tests.conftest import TABLES
-
-            async with services.database.engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-        await services.close()
+        await close_services(services)

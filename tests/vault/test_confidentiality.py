@@ -9,7 +9,7 @@ import pytest
 
 from kho.app import Services
 from tests import factories as f
-from tests.conftest import make_settings
+from tests.conftest import close_services, make_settings
 from vault.crypto import DecryptionError, unwrap_key
 from vault.db import DocumentRow, OwnerRow
 from vault.documents import doc_key_context
@@ -70,14 +70,7 @@ async def test_rotation_keeps_every_document_readable(tmp_path, db_url):
                 assert r.status_code == 200
                 assert r.content == content
     finally:
-        if not fresh.database.is_sqlite:
-            from sqlalchemy import text
-
-            from tests.conftest import TABLES
-
-            async with fresh.database.engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-        await fresh.close()
+        await close_services(fresh)
 
 
 async def test_deleted_owner_cannot_be_decrypted_even_with_the_master_key(
