@@ -8,9 +8,9 @@ import secrets
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
-from sqlalchemy.orm import Session
 
 from vault import audit, validation
 from vault.crypto import new_key
@@ -40,6 +40,27 @@ from vault.passwords import check_password_strength, hash_password, verify_passw
 
 AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "certify"})
 DEFAULT_AGENCY_SCOPES = frozenset({"deposit", "revoke", "request"})
+
+
+# One indexed lookup resolves a bearer token with its owner or agency (the hottest query).
+_TOKEN_LOOKUP = (
+    select(
+        TokenRow.id,
+        TokenRow.kind,
+        TokenRow.owner_id,
+        TokenRow.agency_id,
+        TokenRow.scopes,
+        TokenRow.expires_at,
+        TokenRow.revoked_at,
+        OwnerRow.status.label("owner_status"),
+        AgencyRow.code.label("agency_code"),
+        AgencyRow.name.label("agency_name"),
+        AgencyRow.active.label("agency_active"),
+    )
+    .outerjoin(OwnerRow, OwnerRow.id == TokenRow.owner_id)
+    .outerjoin(AgencyRow, AgencyRow.id == TokenRow.agency_id)
+    .where(TokenRow.token_hash == bindparam("digest"))
+)
 
 
 def token_hash(token: str) -> str:
@@ -202,28 +223,26 @@ class AccountService:
         digest = token_hash(token)
         now = utcnow()
 
-        def resolve(session: Session) -> Principal:
-            row = session.scalar(select(TokenRow).where(TokenRow.token_hash == digest))
+        def resolve(conn: Connection) -> Principal:
+            row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 raise AuthenticationFailed()
             if row.kind == "owner":
-                owner = session.get(OwnerRow, row.owner_id)
-                if owner is None or owner.status != OwnerStatus.ACTIVE:
+                if row.owner_status != OwnerStatus.ACTIVE:
                     raise AuthenticationFailed()
                 return Principal(kind="owner", token_id=row.id, owner_id=row.owner_id)
-            agency = session.get(AgencyRow, row.agency_id)
-            if agency is None or not agency.active:
+            if row.agency_code is None or not row.agency_active:
                 raise AuthenticationFailed()
             return Principal(
                 kind="agency",
                 token_id=row.id,
-                agency_id=agency.id,
-                agency_code=agency.code,
-                agency_name=agency.name,
+                agency_id=row.agency_id,
+                agency_code=row.agency_code,
+                agency_name=row.agency_name,
                 scopes=frozenset(row.scopes.split()),
             )
 
-        return await self._db.run_read(resolve)
+        return await self._db.run_query(resolve)
 
     async def revoke_token(self, token_id: UUID) -> None:
         stmt = (

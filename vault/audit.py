@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from vault.db import AuditRow, OwnerRow, utcnow
+from vault.db import AuditRow, Base, OwnerRow, utcnow
 from vault.ids import uuid7
 from vault.models import Actor, ActorType, AuditEvent
 
 GENESIS = "0" * 64
+INSERT_EVENT = Base.metadata.tables["audit_events"].insert()
 _encoder = msgspec.json.Encoder(order="sorted")
 
 

@@ -5,6 +5,7 @@ Every timestamp column is timezone-aware UTC on both SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Dialect, Engine, create_engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, create_engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -225,35 +226,79 @@ class Database:
             kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
             self.engine = create_async_engine(url, **kwargs)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._batcher: _GroupCommit | None = None
 
     async def run_read(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in a read transaction and return its result."""
         if self._sync_sessions is not None:
-            return await anyio.to_thread.run_sync(self._in_thread, fn, False, limiter=self._readers)
+            return await anyio.to_thread.run_sync(self._in_thread, fn, limiter=self._readers)
         async with self._sessions() as session:
             return await session.run_sync(fn)
 
     async def run_write(self, fn: Callable[[Session], T]) -> T:
-        """Run ``fn`` in one write transaction: committed if it returns, rolled back if it
-        raises (the exception propagates)."""
+        """Run ``fn`` in a write transaction: its changes are committed if it returns and
+        undone if it raises (the exception propagates).
+
+        On SQLite, units of work that arrive while a commit is in progress are committed
+        together (group commit): each runs in its own SAVEPOINT, so one failing unit
+        undoes only its own changes, and one durable commit (one fsync) serves them all.
+        A caller is answered only after the commit that holds its changes.
+        """
         if self._sync_sessions is not None:
-            return await anyio.to_thread.run_sync(self._in_thread, fn, True, limiter=self._writer)
+            return await self._group_commit().submit(fn)
         async with self.write() as session:
             return await session.run_sync(fn)
 
-    def _in_thread(self, fn: Callable[[Session], T], write: bool) -> T:
+    async def run_query(self, fn: Callable[[Connection], T]) -> T:
+        """Run read-only Core statements on a plain connection (no ORM session): the
+        cheapest way in, for the hottest reads (token lookup, document metadata)."""
+        if self.sync_engine is not None:
+            return await anyio.to_thread.run_sync(self._query_in_thread, fn, limiter=self._readers)
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(fn)
+
+    def _query_in_thread(self, fn: Callable[[Connection], T]) -> T:
+        assert self.sync_engine is not None
+        with self.sync_engine.connect() as conn:
+            try:
+                return fn(conn)
+            finally:
+                conn.rollback()
+
+    def _group_commit(self) -> _GroupCommit:
+        loop = asyncio.get_running_loop()
+        if self._batcher is None or self._batcher.loop is not loop:
+            self._batcher = _GroupCommit(self, loop)
+        return self._batcher
+
+    def _run_batch(self, units: list[_Unit]) -> None:
+        """In a worker thread: one transaction, a savepoint per unit, one commit."""
         assert self._sync_sessions is not None
         with self._sync_sessions() as session:
-            if write:
-                session.connection(execution_options={"kho_begin": "BEGIN IMMEDIATE"})
+            session.connection(execution_options={"kho_begin": "BEGIN IMMEDIATE"})
             try:
-                result = fn(session)
-                if write:
-                    session.commit()
-            except BaseException:
+                for unit in units:
+                    try:
+                        with session.begin_nested():
+                            unit.result = unit.fn(session)
+                    except Exception as exc:
+                        unit.error = exc
+                session.commit()
+            except BaseException as exc:
                 session.rollback()
-                raise
-            return result
+                for unit in units:
+                    if unit.error is None:
+                        unit.error = exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+                        unit.result = None
+
+    def _in_thread(self, fn: Callable[[Session], T]) -> T:
+        """In a worker thread: ``fn`` in a read transaction, always rolled back."""
+        assert self._sync_sessions is not None
+        with self._sync_sessions() as session:
+            try:
+                return fn(session)
+            finally:
+                session.rollback()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -289,6 +334,62 @@ class Database:
         await self.engine.dispose()
         if self.sync_engine is not None:
             await anyio.to_thread.run_sync(self.sync_engine.dispose)
+
+
+class _Unit:
+    __slots__ = ("error", "fn", "future", "result")
+
+    def __init__(self, fn: Callable[[Session], Any], future: asyncio.Future[Any]) -> None:
+        self.fn = fn
+        self.future = future
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Collects SQLite write units and commits them in batches from one writer task."""
+
+    MAX_BATCH = 64
+
+    def __init__(self, db: Database, loop: asyncio.AbstractEventLoop) -> None:
+        self.db = db
+        self.loop = loop
+        self._pending: list[_Unit] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, fn: Callable[[Session], T]) -> T:
+        future: asyncio.Future[T] = self.loop.create_future()
+        self._pending.append(_Unit(fn, future))
+        self._wakeup.set()
+        if self._task is None or self._task.done():
+            self._task = self.loop.create_task(self._drain())
+        # Note: shielded, so a cancelled request still learns nothing half-done: its unit
+        # is committed or not as a whole, like any transaction.
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._pending[: self.MAX_BATCH]
+            del self._pending[: len(batch)]
+            interrupted: BaseException | None = None
+            try:
+                async with self.db._writer:
+                    await anyio.to_thread.run_sync(self.db._run_batch, batch)
+            except BaseException as exc:  # the batch could not run (or the loop is closing)
+                interrupted = exc
+                for unit in batch:
+                    if unit.error is None:
+                        unit.error = exc
+            for unit in batch:
+                if unit.future.done():
+                    continue
+                if unit.error is not None:
+                    unit.future.set_exception(unit.error)
+                else:
+                    unit.future.set_result(unit.result)
+            if interrupted is not None and not isinstance(interrupted, Exception):
+                raise interrupted
 
 
 def _sqlite_events(engine: Engine, synchronous: str) -> None:

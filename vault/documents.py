@@ -12,7 +12,8 @@ from uuid import UUID
 
 import msgspec
 import structlog
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,16 @@ from vault.crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.db import AgencyRow, AuditRow, Database, DocumentRow, OwnerRow, TokenRow, utcnow
+from vault.db import (
+    AgencyRow,
+    AuditRow,
+    Base,
+    Database,
+    DocumentRow,
+    OwnerRow,
+    TokenRow,
+    utcnow,
+)
 from vault.errors import (
     AuthenticationFailed,
     DocumentNotFound,
@@ -113,6 +123,60 @@ def _with_agency(q: Select[DocumentRow]) -> Select[DocumentRow, AgencyRow]:
     )
 
 
+# Documents with their issuer's code and name, as plain Core rows (the read hot path).
+_DOCUMENT_VIEW = select(
+    *DocumentRow.__table__.c,
+    AgencyRow.code.label("agency_code"),
+    AgencyRow.name.label("agency_name"),
+).outerjoin(AgencyRow, AgencyRow.id == DocumentRow.issuer_agency_id)
+
+
+def _view_to_document(row: Row[*tuple[Any, ...]]) -> Document:
+    return Document(
+        id=row.id,
+        owner_id=row.owner_id,
+        title=row.title,
+        doc_type=row.doc_type,
+        provenance=Provenance(row.provenance),
+        content_type=row.content_type,
+        filename=row.filename,
+        size=row.size,
+        sha256=row.sha256,
+        issuer_agency_id=row.issuer_agency_id,
+        issuer_agency_code=row.agency_code,
+        issuer_agency_name=row.agency_name,
+        issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
+        legal_hold=row.legal_hold,
+        created_at=row.created_at,
+    )
+
+
+_documents = Base.metadata.tables["documents"]
+_owners = Base.metadata.tables["owners"]
+_LOCK_OWNER = (
+    select(
+        _owners.c.status,
+        _owners.c.used_bytes,
+        _owners.c.audit_seq,
+        _owners.c.audit_head,
+        _owners.c.kek_id,
+        _owners.c.wrapped_key,
+    )
+    .where(_owners.c.id == bindparam("owner_id"))
+    .with_for_update()
+)
+_INSERT_DOCUMENT = _documents.insert()
+_OWNER_ADVANCE = (
+    _owners.update()
+    .where(_owners.c.id == bindparam("owner_id"))
+    .values(
+        used_bytes=_owners.c.used_bytes + bindparam("size"),
+        audit_seq=bindparam("seq"),
+        audit_head=bindparam("head"),
+    )
+)
+
+
 def _encode_cursor(doc_id: UUID) -> str:
     return base64.urlsafe_b64encode(doc_id.bytes).decode().rstrip("=")
 
@@ -178,17 +242,23 @@ class VaultService:
     # -- keys -------------------------------------------------------------------------
 
     def _owner_key(self, owner: OwnerRow) -> bytes:
-        if owner.wrapped_key is None or owner.kek_id is None:
-            raise KeyUnavailable(f"owner {owner.id} has no key (account deleted)")
-        return self._keyring.unwrap(owner.kek_id, owner.wrapped_key, owner_key_context(owner.id))
+        return self._unwrap_owner_key(owner.id, owner.kek_id, owner.wrapped_key)
 
-    def _content_key(self, row: DocumentRow, owner: OwnerRow) -> bytes:
+    def _unwrap_owner_key(self, owner_id: UUID, kek_id: str | None, wrapped: bytes | None) -> bytes:
+        if wrapped is None or kek_id is None:
+            raise KeyUnavailable(f"owner {owner_id} has no key (account deleted)")
+        return self._keyring.unwrap(kek_id, wrapped, owner_key_context(owner_id))
+
+    def _content_key(
+        self, row: Any, owner_id: UUID, owner_kek_id: str | None, owner_wrapped: bytes | None
+    ) -> bytes:
+        """The content key of a document row (ORM or Core row with the same columns)."""
         ctx = doc_key_context(row.id)
         if row.key_scope == "master":
-            assert row.kek_id is not None
-            return self._keyring.unwrap(row.kek_id, row.wrapped_key, ctx)
+            return self._keyring.unwrap(row.kek_id or "", row.wrapped_key, ctx)
+        owner_key = self._unwrap_owner_key(owner_id, owner_kek_id, owner_wrapped)
         try:
-            return unwrap_key(self._owner_key(owner), row.wrapped_key, ctx)
+            return unwrap_key(owner_key, row.wrapped_key, ctx)
         except DecryptionError:
             raise IntegrityError(row.id, "the document key does not open") from None
 
@@ -239,13 +309,23 @@ class VaultService:
         nothing is left behind.  The caller must ``commit`` or ``discard`` the result.
         """
 
-        def load(session: Session) -> tuple[bytes, int]:
-            owner = session.get(OwnerRow, owner_id)
+        def load(conn: Connection) -> tuple[bytes, int]:
+            owner = conn.execute(
+                select(
+                    OwnerRow.id,
+                    OwnerRow.status,
+                    OwnerRow.kek_id,
+                    OwnerRow.wrapped_key,
+                    OwnerRow.used_bytes,
+                ).where(OwnerRow.id == owner_id)
+            ).first()
             if owner is None or owner.status == OwnerStatus.DELETED:
                 raise OwnerNotFound(str(owner_id))
-            return self._owner_key(owner), owner.used_bytes
+            return self._unwrap_owner_key(
+                owner.id, owner.kek_id, owner.wrapped_key
+            ), owner.used_bytes
 
-        owner_key, used = await self._db.run_read(load)
+        owner_key, used = await self._db.run_query(load)
         remaining = self._limits.quota_bytes - used
         limit = min(self._limits.max_upload_bytes, max(remaining, 0))
 
@@ -323,56 +403,89 @@ class VaultService:
                     [str(staged.owner_id), doc_type, title, staged.sha256, legal_hold, provenance]
                 )
             ).hexdigest()
-        row = DocumentRow(
+        values: dict[str, Any] = {
+            "id": staged.document_id,
+            "owner_id": staged.owner_id,
+            "title": title,
+            "title_search": validation.search_key(title),
+            "doc_type": doc_type,
+            "provenance": str(provenance),
+            "content_type": staged.content_type,
+            "filename": staged.filename,
+            "size": staged.size,
+            "sha256": staged.sha256,
+            "blob_key": staged.blob_key,
+            "segment_size": self._limits.segment_size,
+            "key_scope": "owner",
+            "kek_id": None,
+            "wrapped_key": staged.wrapped_key,
+            "issuer_agency_id": agency.id if agency else None,
+            "issuer_status": str(IssuerStatus.ACTIVE) if provenance == Provenance.ISSUED else None,
+            "legal_hold": legal_hold,
+            "idempotency_key": idempotency_key,
+            "request_fingerprint": fingerprint,
+            "created_at": self._clock(),
+        }
+        detail = {
+            "title": title,
+            "doc_type": doc_type,
+            "size": staged.size,
+            "sha256": staged.sha256,
+            "provenance": str(provenance),
+            **({"agency": agency.code} if agency else {}),
+        }
+        document = Document(
             id=staged.document_id,
             owner_id=staged.owner_id,
             title=title,
-            title_search=validation.search_key(title),
             doc_type=doc_type,
-            provenance=str(provenance),
+            provenance=provenance,
             content_type=staged.content_type,
             filename=staged.filename,
             size=staged.size,
             sha256=staged.sha256,
-            blob_key=staged.blob_key,
-            segment_size=self._limits.segment_size,
-            key_scope="owner",
-            kek_id=None,
-            wrapped_key=staged.wrapped_key,
             issuer_agency_id=agency.id if agency else None,
-            issuer_status=str(IssuerStatus.ACTIVE) if provenance == Provenance.ISSUED else None,
+            issuer_agency_code=agency.code if agency else None,
+            issuer_agency_name=agency.name if agency else None,
+            issuer_status=IssuerStatus.ACTIVE if provenance == Provenance.ISSUED else None,
             legal_hold=legal_hold,
-            idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint,
-            created_at=self._clock(),
+            created_at=values["created_at"],
         )
 
         def tx(session: Session) -> Document:
-            owner = _lock_owner(session, staged.owner_id)
+            # Note: precompiled Core statements rather than the ORM unit of work: this is
+            # the upload hot path, and it runs inside the serialised SQLite writer.
+            conn = session.connection()
+            owner = conn.execute(_LOCK_OWNER, {"owner_id": staged.owner_id}).first()
+            if owner is None or owner.status == OwnerStatus.DELETED:
+                raise OwnerNotFound(str(staged.owner_id))
             if idempotency_key and agency is not None:
                 found = self._find_idempotent(session, agency.id, idempotency_key)
                 if found is not None:
                     raise _Replayed(found)
             if owner.used_bytes + staged.size > self._limits.quota_bytes:
                 raise QuotaExceeded(self._limits.quota_bytes, owner.used_bytes)
-            session.add(row)
-            owner.used_bytes += staged.size
-            audit.append(
-                session,
-                owner,
+            event = audit.new_event(
+                staged.owner_id,
+                owner.audit_seq,
+                owner.audit_head,
                 actor,
                 action,
-                document_id=row.id,
-                detail={
-                    "title": title,
-                    "doc_type": doc_type,
+                document_id=staged.document_id,
+                detail=detail,
+            )
+            conn.execute(_INSERT_DOCUMENT, values)
+            conn.execute(audit.INSERT_EVENT, event)
+            conn.execute(
+                _OWNER_ADVANCE,
+                {
+                    "owner_id": staged.owner_id,
                     "size": staged.size,
-                    "sha256": staged.sha256,
-                    "provenance": str(provenance),
-                    **({"agency": agency.code} if agency else {}),
+                    "seq": event["seq"],
+                    "head": event["hash"],
                 },
             )
-            return _to_document(row, session.get(AgencyRow, agency.id) if agency else None)
+            return document
 
         try:
             return await self._db.run_write(tx)
@@ -488,7 +601,7 @@ class VaultService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> DocumentPage:
-        q = select(DocumentRow).where(DocumentRow.owner_id == owner_id)
+        q = _DOCUMENT_VIEW.where(DocumentRow.owner_id == owner_id)
         if flt.doc_type:
             q = q.where(DocumentRow.doc_type == flt.doc_type)
         if flt.provenance:
@@ -499,9 +612,9 @@ class VaultService:
             q = q.where(DocumentRow.title_search.like(f"%{escaped}%", escape="\\"))
         if cursor:
             q = q.where(DocumentRow.id < _decode_cursor(cursor))
-        page = _with_agency(q.order_by(DocumentRow.id.desc()).limit(limit + 1))
-        found = await self._db.run_read(
-            lambda session: [_to_document(r[0], r[1]) for r in session.execute(page).all()]
+        page = q.order_by(DocumentRow.id.desc()).limit(limit + 1)
+        found = await self._db.run_query(
+            lambda conn: [_view_to_document(r) for r in conn.execute(page)]
         )
         items = found[:limit]
         next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
@@ -509,9 +622,15 @@ class VaultService:
 
     async def get_document(self, owner_id: UUID, document_id: UUID) -> Document:
         """Raises ``DocumentNotFound`` for a missing document *or another owner's*."""
-        return await self._db.run_read(
-            lambda session: _to_document(*_owned(session, owner_id, document_id))
-        )
+        q = _DOCUMENT_VIEW.where(DocumentRow.id == document_id, DocumentRow.owner_id == owner_id)
+
+        def find(conn: Connection) -> Document:
+            row = conn.execute(q).first()
+            if row is None:
+                raise DocumentNotFound(document_id)
+            return _view_to_document(row)
+
+        return await self._db.run_query(find)
 
     async def open_content(
         self,
@@ -531,23 +650,38 @@ class VaultService:
         by the caller against the size.
         """
 
-        def tx(session: Session) -> tuple[DocumentRow, AgencyRow | None, bytes, int, int]:
-            row, agency = _owned(session, owner_id, document_id)
-            owner = _lock_owner(session, owner_id)
-            key = self._content_key(row, owner)
+        doc_query = _DOCUMENT_VIEW.where(
+            DocumentRow.id == document_id, DocumentRow.owner_id == owner_id
+        )
+
+        def tx(session: Session) -> tuple[Any, bytes, int, int]:
+            conn = session.connection()
+            row = conn.execute(doc_query).first()
+            if row is None:
+                raise DocumentNotFound(document_id)
+            owner = conn.execute(_LOCK_OWNER, {"owner_id": owner_id}).first()
+            if owner is None or owner.status == OwnerStatus.DELETED:
+                raise OwnerNotFound(str(owner_id))
+            key = self._content_key(row, owner_id, owner.kek_id, owner.wrapped_key)
             start, end = byte_range if byte_range else (0, row.size)
-            audit.append(
-                session,
-                owner,
+            event = audit.new_event(
+                owner_id,
+                owner.audit_seq,
+                owner.audit_head,
                 actor,
                 "document_downloaded",
                 document_id=row.id,
                 detail={"range": [start, end]} if byte_range else {},
             )
-            return row, agency, key, start, end
+            conn.execute(audit.INSERT_EVENT, event)
+            conn.execute(
+                _OWNER_ADVANCE,
+                {"owner_id": owner_id, "size": 0, "seq": event["seq"], "head": event["hash"]},
+            )
+            return row, key, start, end
 
-        row, agency, key, start, end = await self._db.run_write(tx)
-        doc = _to_document(row, agency)
+        row, key, start, end = await self._db.run_write(tx)
+        doc = _view_to_document(row)
         chunks = self._plaintext(row, key, start, end, whole=byte_range is None)
         try:
             first = await anext(chunks)
@@ -563,8 +697,10 @@ class VaultService:
         return ContentStream(document=doc, start=start, end=end, chunks=stream())
 
     async def _plaintext(
-        self, row: DocumentRow, key: bytes, start: int, end: int, *, whole: bool
+        self, row: Any, key: bytes, start: int, end: int, *, whole: bool
     ) -> AsyncIterator[bytes]:
+        """``row``: a document row, ORM or Core (``id``, ``owner_id``, ``blob_key``,
+        ``size``, ``sha256``, ``segment_size``)."""
         seg = row.segment_size
         first, _last, c_start, c_end = segment_span(start, end, row.size, seg)
         dec = SegmentDecryptor(key, row.id, row.owner_id, row.size, first, seg)
