@@ -92,6 +92,12 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {"content_type": e.content_type},
     ),
     v.AuthenticationFailed: (401, "invalid-credentials", "Invalid credentials", lambda e: {}),
+    v.LoginThrottled: (
+        429,
+        "too-many-sign-in-attempts",
+        "Too many failed sign-ins",
+        lambda e: {"retry_after": e.retry_after},
+    ),
     v.IdempotencyConflict: (
         422,
         "idempotency-key-reused",
@@ -113,6 +119,7 @@ DOMAIN: dict[type[Exception], Row] = {
 
 _SAFE_DETAIL = (
     v.InvalidInput,
+    v.LoginThrottled,
     v.EmptyFile,
     v.FileTooLarge,
     v.QuotaExceeded,
@@ -134,6 +141,8 @@ def _domain_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
                 log.error("domain_error", error=type(exc).__name__, path=request.url.path)
             detail = str(exc) if isinstance(exc, _SAFE_DETAIL) else None
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if isinstance(exc, v.LoginThrottled):
+                headers = {"Retry-After": str(exc.retry_after)}
             return problem(request, status, slug, title, detail, headers, **extra(exc))
     return _internal(request, exc)
 

@@ -147,8 +147,17 @@ async def test_kill_9_mid_stream_loses_no_acknowledged_upload(tmp_path):
                 got = await client.get(f"/api/v1/documents/{doc_id}/content", headers=headers)
                 assert got.status_code == 200, got.text
                 assert hashlib.sha256(got.content).digest() == hashlib.sha256(content).digest()
-            listing = await client.get("/api/v1/documents?limit=200", headers=headers)
-            rows = {d["id"] for d in listing.json()["items"]}
+            rows: set[str] = set()
+            cursor: str | None = None
+            while True:
+                params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+                page = (
+                    await client.get("/api/v1/documents", params=params, headers=headers)
+                ).json()
+                rows |= {d["id"] for d in page["items"]}
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
             assert set(acknowledged) <= rows
     finally:
         server.terminate()

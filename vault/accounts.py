@@ -8,18 +8,20 @@ import secrets
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
+from sqlalchemy.orm import Session
 
 from vault import audit, validation
 from vault.crypto import new_key
-from vault.db import AgencyRow, Database, OwnerRow, TokenRow, utcnow
+from vault.db import AgencyRow, AuditRow, Database, OwnerRow, TokenRow, utcnow
 from vault.errors import (
     AgencyExists,
     AgencyNotFound,
     AuthenticationFailed,
     InvalidInput,
+    LoginThrottled,
     OwnerExists,
     OwnerNotFound,
 )
@@ -37,6 +39,9 @@ from vault.models import (
     VaultLimits,
 )
 from vault.passwords import check_password_strength, hash_password, verify_password
+
+MAX_LOGIN_FAILURES = 5
+LOGIN_WINDOW_SECONDS = 15 * 60
 
 AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "certify"})
 DEFAULT_AGENCY_SCOPES = frozenset({"deposit", "revoke", "request"})
@@ -172,23 +177,50 @@ class AccountService:
         except InvalidInput:
             await verify_password(None, password)
             raise AuthenticationFailed() from None
-        async with self._db.read() as session:
-            row = await session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
+        since = utcnow() - timedelta(seconds=LOGIN_WINDOW_SECONDS)
+
+        def load(session: Session) -> tuple[OwnerRow | None, int]:
+            row = session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
+            if row is None:
+                return None, 0
+            # Failures since the last success, within the window: kept in the audit
+            # chain itself, so every process sees the same count.
+            last_ok = session.scalar(
+                select(func.max(AuditRow.seq)).where(
+                    AuditRow.owner_id == row.id, AuditRow.action == "login"
+                )
+            )
+            failures = session.scalar(
+                select(func.count(AuditRow.id)).where(
+                    AuditRow.owner_id == row.id,
+                    AuditRow.action == "login_failed",
+                    AuditRow.at >= since,
+                    AuditRow.seq > (last_ok or 0),
+                )
+            )
+            return row, int(failures or 0)
+
+        row, failures = await self._db.run_read(load)
+        if failures >= MAX_LOGIN_FAILURES:
+            # security: throttle guessing per account; the citizen's next success (after
+            # the window) resets the count.  Answered before any password check.
+            raise LoginThrottled(LOGIN_WINDOW_SECONDS)
         stored = row.password_hash if row is not None and row.status == OwnerStatus.ACTIVE else None
         ok = await verify_password(stored, password)
         if row is None:
             raise AuthenticationFailed()
-        async with self._db.write() as session:
-            owner = await session.scalar(
-                select(OwnerRow).where(OwnerRow.id == row.id).with_for_update()
+        owner_id = row.id
+
+        def record(session: Session) -> IssuedToken | None:
+            owner = session.scalar(
+                select(OwnerRow).where(OwnerRow.id == owner_id).with_for_update()
             )
             assert owner is not None
             actor = Actor(type=ActorType.OWNER, id=str(owner.id), name=owner.name, ip=ip)
             if not ok:
                 if owner.status == OwnerStatus.ACTIVE:
                     audit.append(session, owner, actor, "login_failed")
-                    await session.commit()
-                raise AuthenticationFailed()
+                return None
             token, issued = self._new_token("owner", frozenset({"owner"}))
             issued.owner_id = owner.id
             session.add(issued)
@@ -196,6 +228,11 @@ class AccountService:
             return IssuedToken(
                 token=token, expires_in=self._limits.token_ttl_seconds, scopes=frozenset()
             )
+
+        result = await self._db.run_write(record)
+        if result is None:
+            raise AuthenticationFailed()
+        return result
 
     def _new_token(self, kind: str, scopes: frozenset[str]) -> tuple[str, TokenRow]:
         token = secrets.token_urlsafe(32)  # security: 256 bits from the OS CSPRNG

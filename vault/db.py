@@ -292,13 +292,12 @@ class Database:
                         unit.result = None
 
     def _in_thread(self, fn: Callable[[Session], T]) -> T:
-        """In a worker thread: ``fn`` in a read transaction, always rolled back."""
+        """In a worker thread: ``fn`` in a read transaction, ended when it returns."""
         assert self._sync_sessions is not None
+        # Note: closing (not rolling back) ends the transaction without expiring the
+        # loaded objects, which callers read after the session is gone.
         with self._sync_sessions() as session:
-            try:
-                return fn(session)
-            finally:
-                session.rollback()
+            return fn(session)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

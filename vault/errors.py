@@ -126,6 +126,14 @@ class AuthenticationFailed(VaultError):
         super().__init__("invalid credentials")
 
 
+class LoginThrottled(VaultError):
+    """Too many wrong passwords for one account; try again later."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many failed sign-ins for this account; try again later")
+        self.retry_after = retry_after
+
+
 class IdempotencyConflict(VaultError):
     def __init__(self, key: str) -> None:
         super().__init__("this Idempotency-Key was already used for a different request")

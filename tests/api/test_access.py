@@ -207,3 +207,33 @@ async def test_login_issues_a_working_bearer_token(client, services):
     assert r.headers["cache-control"] == "no-store"
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert (await client.get("/api/v1/documents", headers=headers)).status_code == 200
+
+
+async def test_repeated_wrong_passwords_throttle_that_account_only(client, services):
+    pid, password = await f.citizen(services)
+    other_pid, other_password = await f.citizen(services)
+    wrong = {"personal_id": pid, "password": "not the password"}
+    for _ in range(5):
+        r = await client.post("/api/v1/auth/login", json=wrong)
+        assert r.status_code == 401
+    # Even the right password is refused while the account is throttled.
+    r = await client.post("/api/v1/auth/login", json={"personal_id": pid, "password": password})
+    body = f.assert_problem(r, 429, "too-many-sign-in-attempts")
+    assert int(r.headers["retry-after"]) == body["retry_after"] > 0
+    # Another citizen is not affected.
+    await f.login(client, other_pid, other_password)
+    # The failures are in the owner's own audit chain ("who tried to get into my data").
+    row = await f.owner_row(services, pid)
+    events = await services.vault.list_audit(row.id, limit=20)
+    assert [e.action for e in events].count("login_failed") == 5
+
+
+async def test_a_success_resets_the_failure_count(client, services):
+    pid, password = await f.citizen(services)
+    wrong = {"personal_id": pid, "password": "not the password"}
+    for _ in range(4):
+        assert (await client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+    await f.login(client, pid, password)
+    for _ in range(4):
+        assert (await client.post("/api/v1/auth/login", json=wrong)).status_code == 401
+    await f.login(client, pid, password)
