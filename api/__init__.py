@@ -6,7 +6,15 @@ from api.documents import DocumentController
 from api.errors import exception_handlers
 from api.metrics import Metrics
 from api.ops import OpsController
+from api.pki import PkiController
 
-ROUTES = [AuthController, MeController, DocumentController, AgencyController, OpsController]
+ROUTES = [
+    AuthController,
+    MeController,
+    DocumentController,
+    AgencyController,
+    OpsController,
+    PkiController,
+]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -10,10 +10,11 @@ from litestar import Controller, Request, Response, post
 
 from api import schemas as s
 from api.auth import agency_actor, require_agency_scope
-from api.deps import Accounts, AnyPrincipal, Vault
+from api.deps import Accounts, AnyPrincipal, Signing, Vault
 from api.documents import _bool_field
 from api.errors import ApiProblem
-from api.uploads import receive_upload
+from api.uploads import read_pdf, receive_upload
+from signing import PADES_LEVELS
 from vault import Provenance
 from vault.documents import StagedContent, check_fields
 from vault.errors import InvalidInput
@@ -32,11 +33,14 @@ class AgencyController(Controller):
         vault: Vault,
         accounts: Accounts,
         principal: AnyPrincipal,
+        signing: Signing,
     ) -> Response[s.Deposit]:
         """Deposit an issued paper into a citizen's vault (scope ``deposit``).
 
         Multipart: ``personal_id`` (before ``file``), ``doc_type``, ``title``, ``file``,
-        optional ``legal_hold``.  ``Idempotency-Key`` makes a retry return the first
+        optional ``legal_hold``.  ``sign=true`` (before ``file``) seals an unsigned PDF
+        with the agency's seal at PAdES ``level`` (default B-LT; B-B, B-T, B-LTA too);
+        without it the file is stored exactly as sent, its own signatures untouched.  ``Idempotency-Key`` makes a retry return the first
         result (``Idempotent-Replayed: true``) instead of a duplicate.
         """
         require_agency_scope(principal, "deposit")
@@ -57,15 +61,30 @@ class AgencyController(Controller):
                 raise InvalidInput("personal_id", "must come before the file in the form")
             if "title" in fields:
                 check_fields(fields["title"], fields.get("doc_type"))
+            seal = _bool_field(fields, "sign")
+            level = fields.get("level", "B-LT")
+            if level not in PADES_LEVELS:
+                raise InvalidInput("level", f"must be one of {', '.join(PADES_LEVELS)}")
             owner_id, created = await vault.open_vault(fields["personal_id"])
             if created:
                 opened.append(owner_id)
+            if seal:
+                # Note: pyHanko signs a whole file, so a PDF to seal is read into memory,
+                # bounded by the upload limit; the sealed copy then streams into the vault.
+                pdf = await read_pdf(chunks, vault.limits.max_upload_bytes)
+                sealed = await signing.seal_for_agency(
+                    pdf, agency_code=agency.code, agency_name=agency.name, level=level
+                )
+                del pdf
+                return await vault.stage(owner_id, _once(sealed), filename=filename)
             return await vault.stage(owner_id, chunks, filename=filename)
 
         try:
             form = await receive_upload(
                 request,
-                fields=frozenset({"personal_id", "doc_type", "title", "legal_hold"}),
+                fields=frozenset(
+                    {"personal_id", "doc_type", "title", "legal_hold", "sign", "level"}
+                ),
                 stage=stage,
                 discard=vault.discard,
             )
@@ -100,3 +119,7 @@ class AgencyController(Controller):
         return Response(
             body, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None
         )
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -7,6 +7,7 @@ from typing import TypeAlias
 from litestar.di import NamedDependency
 
 from api.metrics import Metrics
+from signing import SigningService
 from vault import AccountService, Principal, VaultService
 from vault.blobs.api import BlobStore
 from vault.db import Database
@@ -18,3 +19,4 @@ AnyPrincipal: TypeAlias = NamedDependency[Principal]
 MetricsDep: TypeAlias = NamedDependency[Metrics]
 DatabaseDep: TypeAlias = NamedDependency[Database]
 Blobs: TypeAlias = NamedDependency[BlobStore]
+Signing: TypeAlias = NamedDependency[SigningService]

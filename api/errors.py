@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from api.multipart import MultipartError
+from signing import errors as sg
 from vault import errors as v
 
 log = structlog.get_logger("kho.api")
@@ -115,9 +116,35 @@ DOMAIN: dict[type[Exception], Row] = {
     ),
     v.KeyUnavailable: (500, "key-unavailable", "A decryption key is unavailable", lambda e: {}),
     v.BlobStoreUnavailable: (503, "storage-unavailable", "Storage is unavailable", lambda e: {}),
+    sg.PdfEncrypted: (422, "pdf-encrypted", "The PDF is encrypted", lambda e: {}),
+    sg.PdfMalformed: (422, "unreadable-document", "The file cannot be read", lambda e: {}),
+    sg.PdfLocked: (
+        422,
+        "pdf-locked",
+        "The PDF's certification signature forbids changes",
+        lambda e: {},
+    ),
+    sg.FieldInUse: (422, "signature-field-in-use", "The signature field is taken", lambda e: {}),
+    sg.TimestampUnavailable: (
+        503,
+        "timestamp-unavailable",
+        "The time-stamping authority did not answer",
+        lambda e: {},
+    ),
+    sg.RevocationInfoUnavailable: (
+        503,
+        "revocation-info-unavailable",
+        "Revocation data for the signature could not be gathered",
+        lambda e: {},
+    ),
+    sg.UnknownCredential: (404, "not-found", "Not found", lambda e: {}),
 }
 
 _SAFE_DETAIL = (
+    sg.PdfEncrypted,
+    sg.PdfMalformed,
+    sg.PdfLocked,
+    sg.FieldInUse,
     v.InvalidInput,
     v.LoginThrottled,
     v.EmptyFile,
@@ -198,6 +225,7 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes
 def exception_handlers() -> dict[type[Exception] | int, Any]:
     handlers: dict[type[Exception] | int, Any] = {
         v.VaultError: _domain_handler,
+        sg.SigningError: _domain_handler,
         MultipartError: _multipart_handler,
         ApiProblem: _api_problem_handler,
         HTTPException: _http_handler,

@@ -9,7 +9,8 @@ from litestar import Request
 
 from api.multipart import MultipartReader, Part
 from vault.documents import StagedContent
-from vault.errors import InvalidInput
+from vault.errors import EmptyFile, FileTooLarge, InvalidInput, UnsupportedMediaType
+from vault.sniff import PDF, ContentInspector
 
 MAX_FIELD_BYTES = 16 * 1024
 
@@ -66,3 +67,25 @@ async def receive_upload(
             await discard(form.staged)
         raise
     return form
+
+
+async def read_pdf(chunks: AsyncIterable[bytes], limit: int) -> bytes:
+    """Read a file part that must be a PDF into memory, at most ``limit`` bytes.
+
+    Raises ``FileTooLarge``, ``EmptyFile``, ``UnsupportedMediaType`` (judged by the
+    bytes) or ``UnreadableDocument``, as a stored upload would.
+    """
+    inspector = ContentInspector()
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise FileTooLarge(limit)
+        inspector.feed(chunk)
+        parts.append(chunk)
+    if size == 0:
+        raise EmptyFile()
+    if inspector.finish() != PDF:
+        raise UnsupportedMediaType(inspector.content_type)
+    return b"".join(parts)

@@ -19,6 +19,7 @@ import api
 from api.auth import provide_principal
 from kho import migrate
 from kho.settings import Settings
+from signing import PkiSettings, SigningService
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
 from vault.blobs.api import BlobStore
 from vault.keys import KeyRing
@@ -66,6 +67,9 @@ class Services:
         limits = limits_from(settings)
         self.accounts = AccountService(self.database, self.keyring, limits)
         self.vault = VaultService(self.database, self.blobs, self.keyring, limits)
+        self.signing = SigningService(
+            settings.data_dir / "pki", self.keyring, PkiSettings(base_url=settings.base_url)
+        )
         self.metrics = api.Metrics()
 
     async def migrate(self) -> None:
@@ -120,6 +124,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "blobs": const(svc.blobs),
             "vault": const(svc.vault),
             "accounts": const(svc.accounts),
+            "signing": const(svc.signing),
             "metrics": const(svc.metrics),
             "principal": Provide(provide_principal),
         },

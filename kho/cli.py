@@ -86,6 +86,9 @@ async def _agency_create(services: Services, args: argparse.Namespace) -> int:
     print(f"client_id:     {creds.agency.client_id}")
     print(f"client_secret: {creds.client_secret}")
     print("The secret is shown this once; only its hash is stored.")
+    await services.signing.ready()
+    seal = services.signing.agency_credential(creds.agency.code, creds.agency.name)
+    print(f"seal:          certificate from the demo agency CA (key {seal.key_id})")
     return 0
 
 
@@ -151,6 +154,12 @@ async def _keys_rotate(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _pki_export_root(services: Services, args: argparse.Namespace) -> int:
+    await services.signing.ready()
+    print(services.signing.export_root_pem(), end="")
+    return 0
+
+
 async def _demo(services: Services, args: argparse.Namespace) -> int:
     from kho.demo import seed
 
@@ -200,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gc", help="remove blobs that no document references")
     p.add_argument("--grace-seconds", type=int, default=None)
     p.set_defaults(func=_async(_gc))
+
+    pki = sub.add_parser("pki", help="the demo PKI").add_subparsers(dest="sub", required=True)
+    p = pki.add_parser("export-root", help="print the demo root CA certificate (PEM)")
+    p.set_defaults(func=_async(_pki_export_root))
 
     keys = sub.add_parser("keys", help="master keys").add_subparsers(dest="sub", required=True)
     p = keys.add_parser("rotate", help="new master key; rewrap owner keys")

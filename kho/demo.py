@@ -83,8 +83,13 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
     owner_id = await vault.ensure_owner(pid)
     for idx, doc_type, title, lines in ISSUED:
         agency = agencies[idx]
+        if await vault.find_deposit(agency, f"demo-{doc_type}-{pid}") is not None:
+            continue
         pdf = make_pdf([line.format(name=name, pid=pid) for line in lines], title=title)
-        staged = await vault.stage(owner_id, _once(pdf), filename=f"{doc_type}.pdf")
+        sealed = await services.signing.seal_for_agency(
+            pdf, agency_code=agency.code, agency_name=agency.name
+        )
+        staged = await vault.stage(owner_id, _once(sealed), filename=f"{doc_type}.pdf")
         await vault.commit(
             staged,
             title=title,

@@ -11,6 +11,8 @@ Public surface (everything else is internal)::
             LocalTimeStamper(authority)       (a pyHanko TimeStamper, no HTTP)
     pades   Sealer(key_store, timestamper=..., validation_material=...)
             await .seal(pdf, credential, level="B-LT", ...) -> signed pdf bytes
+    service SigningService(directory, keyring, PkiSettings(...)): the lazily opened demo
+            PKI with its TSA and sealer; seal_for_agency, crl, ca_certificate, timestamp
 """
 
 from signing.errors import (
@@ -40,6 +42,7 @@ from signing.models import (
 )
 from signing.pades import Sealer, VisibleStamp
 from signing.pki import CA_NAMES, DemoPki
+from signing.service import SigningService
 from signing.tsa import LocalTimeStamper, TimeStampAuthority
 
 __all__ = [
@@ -66,6 +69,7 @@ __all__ = [
     "Sealer",
     "SignatureAlgorithm",
     "SigningError",
+    "SigningService",
     "SoftwareKeyStore",
     "TimeStampAuthority",
     "TimestampUnavailable",
