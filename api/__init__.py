@@ -2,6 +2,7 @@
 
 from api.accounts import AuthController, MeController
 from api.agency import AgencyController
+from api.counter import CounterController
 from api.documents import DocumentController
 from api.errors import exception_handlers
 from api.metrics import Metrics
@@ -13,6 +14,7 @@ ROUTES = [
     MeController,
     DocumentController,
     AgencyController,
+    CounterController,
     OpsController,
     PkiController,
 ]

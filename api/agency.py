@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from api.auth import agency_actor, require_agency_scope
 from api.deps import Accounts, AnyPrincipal, Signing, Vault
 from api.documents import _bool_field
 from api.errors import ApiProblem
-from api.uploads import read_pdf, receive_upload
+from api.uploads import read_pdf, receive_upload, single_chunk
 from signing import PADES_LEVELS
 from vault import Provenance
 from vault.documents import StagedContent, check_fields
@@ -76,7 +76,7 @@ class AgencyController(Controller):
                     pdf, agency_code=agency.code, agency_name=agency.name, level=level
                 )
                 del pdf
-                return await vault.stage(owner_id, _once(sealed), filename=filename)
+                return await vault.stage(owner_id, single_chunk(sealed), filename=filename)
             return await vault.stage(owner_id, chunks, filename=filename)
 
         try:
@@ -111,15 +111,8 @@ class AgencyController(Controller):
             for owner_id in opened:  # a failed deposit leaves no empty vault behind
                 await vault.close_unused_vault(owner_id)
             raise
-        body = s.Deposit(
-            **{f: getattr(s.Document.from_domain(doc), f) for f in s.Document.__struct_fields__},
-            personal_id=form.fields["personal_id"],
-        )
+        body = s.Deposit.for_citizen(doc, form.fields["personal_id"])
         replayed = before is not None and before.id == doc.id
         return Response(
             body, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None
         )
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data

@@ -138,9 +138,11 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     sg.UnknownCredential: (404, "not-found", "Not found", lambda e: {}),
+    sg.ScanUnusable: (422, "scan-unusable", "The page images cannot be used", lambda e: {}),
 }
 
 _SAFE_DETAIL = (
+    sg.ScanUnusable,
     sg.PdfEncrypted,
     sg.PdfMalformed,
     sg.PdfLocked,

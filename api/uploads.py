@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from litestar import Request
@@ -89,3 +89,8 @@ async def read_pdf(chunks: AsyncIterable[bytes], limit: int) -> bytes:
     if inspector.finish() != PDF:
         raise UnsupportedMediaType(inspector.content_type)
     return b"".join(parts)
+
+
+async def single_chunk(data: bytes) -> AsyncIterator[bytes]:
+    """``data`` as a one-chunk stream, for content made in memory (sealed PDFs)."""
+    yield data

@@ -24,6 +24,9 @@ AGENCIES = [
     ("UBND-PBD", "Ủy ban nhân dân phường Phúc Xá, quận Ba Đình"),
     ("STP-HN", "Sở Tư pháp thành phố Hà Nội"),
 ]
+# A commune people's committee certifies copies at its one-stop counter.
+AGENCY_SCOPES = {"UBND-PBD": frozenset({"deposit", "revoke", "request", "certify"})}
+DEMO_OFFICIAL = ("CB-0001", "Phạm Minh Đức")
 
 # (agency index, doc_type, title, lines)
 ISSUED = [
@@ -61,7 +64,7 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
     agencies: list[Agency] = []
     for code, name in AGENCIES:
         try:
-            creds = await accounts.create_agency(code, name)
+            creds = await accounts.create_agency(code, name, AGENCY_SCOPES.get(code))
             saved[code] = {
                 "client_id": creds.agency.client_id,
                 "client_secret": creds.client_secret,
@@ -99,6 +102,32 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
             agency=agency,
             idempotency_key=f"demo-{doc_type}-{pid}",
             action="document_deposited",
+        )
+    counter = agencies[0]
+    copies = await vault.list_documents(
+        owner_id, DocumentFilter(provenance=Provenance.CERTIFIED_COPY), limit=10
+    )
+    if not copies.items:
+        scan = make_pdf(
+            ["BANG TOT NGHIEP DAI HOC - University diploma", f"Cap cho: {name}"],
+            title="Bằng tốt nghiệp",
+        )
+        certified = await services.signing.certify_copy(
+            [scan],
+            agency_code=counter.code,
+            agency_name=counter.name,
+            official_id=DEMO_OFFICIAL[0],
+            official_name=DEMO_OFFICIAL[1],
+        )
+        staged = await vault.stage(owner_id, _once(certified), filename="diploma.pdf")
+        await vault.commit(
+            staged,
+            title="Bằng tốt nghiệp đại học (bản sao chứng thực)",
+            doc_type="diploma",
+            actor=Actor(type=ActorType.OFFICIAL, id=DEMO_OFFICIAL[0], name=DEMO_OFFICIAL[1]),
+            provenance=Provenance.CERTIFIED_COPY,
+            agency=counter,
+            action="certified_copy_made",
         )
     existing = await vault.list_documents(
         owner_id, DocumentFilter(provenance=Provenance.UPLOADED), limit=10

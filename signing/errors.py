@@ -98,3 +98,11 @@ class RevocationInfoUnavailable(SigningError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"revocation information unavailable: {reason}")
         self.reason = reason
+
+
+class ScanUnusable(SigningError):
+    """Page images that cannot be made into a PDF (unsupported or damaged image)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the page images cannot be made into a PDF: {detail}")
+        self.detail = detail

@@ -7,7 +7,9 @@ import threading
 from pathlib import Path
 
 import anyio.to_thread
+import img2pdf
 
+from signing.errors import ScanUnusable
 from signing.models import Credential, PadesLevel, PkiSettings
 from signing.pades import Sealer
 from signing.pki import DemoPki
@@ -74,6 +76,38 @@ class SigningService:
             pdf, credential, level=level, reason="Kết quả giải quyết thủ tục hành chính"
         )
 
+    async def certify_copy(
+        self,
+        pages: list[bytes],
+        *,
+        agency_code: str,
+        agency_name: str,
+        official_id: str,
+        official_name: str,
+        level: PadesLevel = "B-LT",
+    ) -> bytes:
+        """A certified electronic copy (chứng thực bản sao điện tử từ bản chính): page
+        images (JPEG/PNG, embedded losslessly by img2pdf) or one scanned PDF, signed
+        with the official's certificate at ``level``.
+
+        Raises ``ScanUnusable`` for images img2pdf cannot embed (e.g. PNG with alpha),
+        and the ``signing.errors`` types of sealing.
+        """
+        await self.ready()
+        pdf = pages[0] if len(pages) == 1 and pages[0].startswith(b"%PDF") else None
+        if pdf is None:
+            pdf = await anyio.to_thread.run_sync(_images_to_pdf, pages)
+        credential = await anyio.to_thread.run_sync(
+            self.pki.official, agency_code, agency_name, official_id, official_name
+        )
+        _, _, sealer = self._open()
+        return await sealer.seal(
+            pdf,
+            credential,
+            level=level,
+            reason="Chứng thực bản sao điện tử từ bản chính",
+        )
+
     async def crl(self, ca: str) -> bytes:
         pki = await self.ready()
         return await anyio.to_thread.run_sync(pki.crl, ca)
@@ -90,3 +124,12 @@ class SigningService:
 
     def export_root_pem(self) -> str:
         return self.pki.export_root_pem()
+
+
+def _images_to_pdf(pages: list[bytes]) -> bytes:
+    try:
+        out = img2pdf.convert(pages, rotation=img2pdf.Rotation.ifvalid)
+    except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OSError) as exc:
+        raise ScanUnusable(str(exc)) from None
+    assert isinstance(out, bytes)
+    return out

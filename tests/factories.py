@@ -77,10 +77,17 @@ async def upload(
 
 
 async def agency_headers(
-    services: Services, client: AsyncClient, code: str | None = None, scope: str | None = None
+    services: Services,
+    client: AsyncClient,
+    code: str | None = None,
+    scope: str | None = None,
+    scopes: str | None = None,
 ) -> tuple[dict[str, str], str]:
+    """An agency and a token for it; ``scopes`` (comma-separated) are what the agency is
+    granted, ``scope`` what the token asks for."""
     code = code or f"AG{next(_ids)}"
-    creds = await services.accounts.create_agency(code, f"Cơ quan {code}")
+    granted = frozenset(scopes.split(",")) if scopes else None
+    creds = await services.accounts.create_agency(code, f"Cơ quan {code}", granted)
     form = {
         "grant_type": "client_credentials",
         "client_id": creds.agency.client_id,

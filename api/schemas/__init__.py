@@ -86,6 +86,13 @@ class Document(msgspec.Struct, kw_only=True):
 class Deposit(Document, kw_only=True):
     personal_id: str = ""
 
+    @classmethod
+    def for_citizen(cls, d: DomainDocument, personal_id: str) -> Deposit:
+        base = Document.from_domain(d)
+        return cls(
+            **{f: getattr(base, f) for f in Document.__struct_fields__}, personal_id=personal_id
+        )
+
 
 class DocumentList(msgspec.Struct, kw_only=True):
     items: list[Document]
