@@ -3,11 +3,13 @@
 from api.accounts import AuthController, MeController
 from api.agency import AgencyController
 from api.counter import CounterController
+from api.csc import CscController
 from api.documents import DocumentController
 from api.errors import exception_handlers
 from api.metrics import Metrics
 from api.ops import OpsController
 from api.pki import PkiController
+from api.signatures import SignatureController
 
 ROUTES = [
     AuthController,
@@ -17,6 +19,8 @@ ROUTES = [
     CounterController,
     OpsController,
     PkiController,
+    SignatureController,
+    CscController,
 ]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 
 from api.metrics import Metrics
 from signing import SigningService
+from signing.citizen import CitizenSignatures
 from vault import AccountService, Principal, VaultService
 from vault.blobs.api import BlobStore
 from vault.db import Database
@@ -20,3 +21,4 @@ MetricsDep: TypeAlias = NamedDependency[Metrics]
 DatabaseDep: TypeAlias = NamedDependency[Database]
 Blobs: TypeAlias = NamedDependency[BlobStore]
 Signing: TypeAlias = NamedDependency[SigningService]
+CitizenSigning: TypeAlias = NamedDependency[CitizenSignatures]

@@ -12,7 +12,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from api.multipart import MultipartError
+from signing import csc as csc_errors
 from signing import errors as sg
+from signing.citizen import NoSigningCredential, SigningSessionNotFound
 from vault import errors as v
 
 log = structlog.get_logger("kho.api")
@@ -138,6 +140,62 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     sg.UnknownCredential: (404, "not-found", "Not found", lambda e: {}),
+    SigningSessionNotFound: (404, "not-found", "Not found", lambda e: {}),
+    NoSigningCredential: (
+        409,
+        "no-signing-credential",
+        "Set up a remote signing credential first",
+        lambda e: {},
+    ),
+    csc_errors.InvalidPin: (
+        422,
+        "invalid-pin",
+        "The signing PIN is wrong",
+        lambda e: {"remaining_attempts": e.remaining_attempts},
+    ),
+    csc_errors.InvalidOtp: (
+        422,
+        "invalid-code",
+        "The one-time code is wrong or used",
+        lambda e: {"remaining_attempts": e.remaining_attempts},
+    ),
+    csc_errors.CredentialLocked: (
+        423,
+        "credential-locked",
+        "The signing credential is locked after too many wrong attempts",
+        lambda e: {},
+    ),
+    csc_errors.InvalidSad: (
+        409,
+        "authorization-invalid",
+        "The authorization is not valid",
+        lambda e: {},
+    ),
+    csc_errors.SigningStateInvalid: (
+        409,
+        "signing-session-invalid",
+        "The signing session is not valid",
+        lambda e: {},
+    ),
+    csc_errors.CredentialNotFound: (404, "not-found", "Not found", lambda e: {}),
+    csc_errors.CredentialExists: (
+        409,
+        "credential-exists",
+        "A signing credential already exists",
+        lambda e: {},
+    ),
+    csc_errors.InvalidCscRequest: (
+        422,
+        "invalid-input",
+        "Invalid input",
+        lambda e: {"field": e.parameter},
+    ),
+    csc_errors.CscUnavailable: (
+        502,
+        "signing-provider-unavailable",
+        "The remote signing provider is unavailable",
+        lambda e: {},
+    ),
     sg.ScanUnusable: (422, "scan-unusable", "The page images cannot be used", lambda e: {}),
 }
 

@@ -20,8 +20,17 @@ from api.auth import provide_principal
 from kho import migrate
 from kho.settings import Settings
 from signing import PkiSettings, SigningService
+from signing.citizen import CitizenSignatures
+from signing.csc import (
+    CscEndpoints,
+    CscService,
+    CscSettings,
+    FileCredentialStore,
+    SoftwareDigestKeyStore,
+)
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
 from vault.blobs.api import BlobStore
+from vault.errors import AuthenticationFailed
 from vault.keys import KeyRing
 
 
@@ -67,8 +76,24 @@ class Services:
         limits = limits_from(settings)
         self.accounts = AccountService(self.database, self.keyring, limits)
         self.vault = VaultService(self.database, self.blobs, self.keyring, limits)
+        pki_dir = settings.data_dir / "pki"
+        keys = SoftwareDigestKeyStore(pki_dir / "keys", self.keyring)
         self.signing = SigningService(
-            settings.data_dir / "pki", self.keyring, PkiSettings(base_url=settings.base_url)
+            pki_dir, self.keyring, PkiSettings(base_url=settings.base_url), key_store=keys
+        )
+        self.csc = CscService(
+            FileCredentialStore(settings.data_dir / "csc"), keys, self.keyring, CscSettings()
+        )
+        self.csc_endpoints = CscEndpoints(self.csc)
+        self.citizen_signatures = CitizenSignatures(
+            self.database,
+            self.vault,
+            self.keyring,
+            lambda: self.signing.pki,
+            self.csc,
+            self.csc_endpoints,
+            self.signing.citizen_signing,
+            base_url=settings.base_url,
         )
         self.metrics = api.Metrics()
 
@@ -99,6 +124,20 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+class OwnerTokenCscAuth:
+    """The embedded CSC provider's clients authenticate with a citizen's Kho token."""
+
+    def __init__(self, accounts: AccountService) -> None:
+        self._accounts = accounts
+
+    async def user_for_token(self, token: str) -> str | None:
+        try:
+            principal = await self._accounts.authenticate(token)
+        except AuthenticationFailed:
+            return None
+        return str(principal.owner_id) if principal.kind == "owner" else None
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
     """Build the app.  Tests call this directly with their own ``Settings``."""
     svc = services or Services(settings)
@@ -125,6 +164,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "vault": const(svc.vault),
             "accounts": const(svc.accounts),
             "signing": const(svc.signing),
+            "citizen_signing": const(svc.citizen_signatures),
+            "csc": const(svc.csc_endpoints),
+            "csc_auth": const(OwnerTokenCscAuth(svc.accounts)),
             "metrics": const(svc.metrics),
             "principal": Provide(provide_principal),
         },

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import signing.citizen  # noqa: F401 — registers the signing tables on the metadata
 from vault.db import Base
 
 config = context.config

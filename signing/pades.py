@@ -82,7 +82,9 @@ class StoreSigner(Signer):
             self._sig_size = 72
         super().__init__(
             signing_cert=cert,
-            cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),  # type: ignore[no-untyped-call]
+            # Note: the chain only; pyHanko adds the signing certificate itself, and listing
+            # it here too would put it in the CMS twice (and overflow the reserved space).
+            cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
             signature_mechanism=SignedDigestAlgorithm({"algorithm": sig_alg}),
         )
 
@@ -97,7 +99,8 @@ class StoreSigner(Signer):
 
     def estimate_cms_size(self) -> int:
         """A generous upper bound of the CMS size (DER) without a timestamp token."""
-        certs: int = sum(len(c.dump()) for c in self.cert_registry)
+        assert self.signing_cert is not None
+        certs: int = len(self.signing_cert.dump()) + sum(len(c.dump()) for c in self.cert_registry)
         # Note: signed attributes (signing cert v2, algorithm protection, ...) and the
         # CMS framing stay well under 1.5 KB.
         return certs + self._sig_size + 1536

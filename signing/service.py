@@ -3,13 +3,18 @@ and the sealer, plus agency seals of deposits."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 import img2pdf
 
+from signing.csc.client import CitizenSigning
 from signing.errors import ScanUnusable
+from signing.keys import KeyStore, SoftwareKeyStore
 from signing.models import Credential, PadesLevel, PkiSettings
 from signing.pades import Sealer
 from signing.pki import DemoPki
@@ -24,27 +29,47 @@ class SigningService:
     tests that never sign do not pay for it.
     """
 
-    def __init__(self, directory: Path, keyring: KeyRing, settings: PkiSettings) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        keyring: KeyRing,
+        settings: PkiSettings,
+        *,
+        key_store: KeyStore | None = None,
+    ) -> None:
         self._directory = directory
         self._keyring = keyring
         self._settings = settings
+        self.key_store: KeyStore = key_store or SoftwareKeyStore(directory / "keys", keyring)
         self._lock = threading.Lock()
         self._pki: DemoPki | None = None
         self._tsa: TimeStampAuthority | None = None
         self._sealer: Sealer | None = None
+        self._citizen: CitizenSigning | None = None
 
     def _open(self) -> tuple[DemoPki, TimeStampAuthority, Sealer]:
         with self._lock:
             if self._pki is None or self._tsa is None or self._sealer is None:
-                pki = DemoPki.open(self._directory, self._keyring, self._settings)
+                pki = DemoPki(self._directory, self.key_store, self._settings)
+                pki.ensure()
                 tsa = TimeStampAuthority(pki.key_store, pki.tsa)
                 self._sealer = Sealer(
                     pki.key_store,
                     timestamper=LocalTimeStamper(tsa),
                     validation_material=pki.validation_material,
                 )
+                self._citizen = CitizenSigning(
+                    timestamper=LocalTimeStamper(tsa),
+                    validation_material=pki.validation_material,
+                )
                 self._pki, self._tsa = pki, tsa
             return self._pki, self._tsa, self._sealer
+
+    def citizen_signing(self) -> CitizenSigning:
+        """The CSC client-side signing flow, with this PKI's TSA and revocation data."""
+        self._open()
+        assert self._citizen is not None
+        return self._citizen
 
     @property
     def pki(self) -> DemoPki:
@@ -72,8 +97,12 @@ class SigningService:
             self.agency_credential, agency_code, agency_name
         )
         _, _, sealer = self._open()
-        return await sealer.seal(
-            pdf, credential, level=level, reason="Kết quả giải quyết thủ tục hành chính"
+        return await _off_loop(
+            sealer.seal,
+            pdf,
+            credential,
+            level=level,
+            reason="Kết quả giải quyết thủ tục hành chính",
         )
 
     async def certify_copy(
@@ -101,7 +130,8 @@ class SigningService:
             self.pki.official, agency_code, agency_name, official_id, official_name
         )
         _, _, sealer = self._open()
-        return await sealer.seal(
+        return await _off_loop(
+            sealer.seal,
             pdf,
             credential,
             level=level,
@@ -133,3 +163,15 @@ def _images_to_pdf(pages: list[bytes]) -> bytes:
         raise ScanUnusable(str(exc)) from None
     assert isinstance(out, bytes)
     return out
+
+
+async def _off_loop(
+    fn: Callable[..., Coroutine[Any, Any, bytes]], *args: Any, **kwargs: Any
+) -> bytes:
+    """Run a CPU-bound pyHanko coroutine (sealing: tens of ms of hashing and signing) on
+    an event loop of its own in a worker thread, so the server's loop stays free."""
+
+    def run() -> bytes:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return await anyio.to_thread.run_sync(run)

@@ -138,6 +138,8 @@ class DocumentRow(Base):
     issuer_agency_id: Mapped[UUID | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     issuer_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the document this one was made from (a citizen's signed copy of their own PDF)
+    source_document_id: Mapped[UUID | None] = mapped_column(Uuid, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

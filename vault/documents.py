@@ -113,6 +113,7 @@ def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
         issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
         legal_hold=row.legal_hold,
         created_at=row.created_at,
+        source_document_id=row.source_document_id,
     )
 
 
@@ -148,6 +149,7 @@ def _view_to_document(row: Row[*tuple[Any, ...]]) -> Document:
         issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
         legal_hold=row.legal_hold,
         created_at=row.created_at,
+        source_document_id=row.source_document_id,
     )
 
 
@@ -386,6 +388,7 @@ class VaultService:
         agency: Agency | None = None,
         legal_hold: bool = False,
         idempotency_key: str | None = None,
+        source_document_id: UUID | None = None,
         action: str = "document_uploaded",
     ) -> Document:
         """Phase two: the row and its audit event, in one transaction.
@@ -422,6 +425,7 @@ class VaultService:
             "issuer_agency_id": agency.id if agency else None,
             "issuer_status": str(IssuerStatus.ACTIVE) if provenance == Provenance.ISSUED else None,
             "legal_hold": legal_hold,
+            "source_document_id": source_document_id,
             "idempotency_key": idempotency_key,
             "request_fingerprint": fingerprint,
             "created_at": self._clock(),
@@ -450,6 +454,7 @@ class VaultService:
             issuer_status=IssuerStatus.ACTIVE if provenance == Provenance.ISSUED else None,
             legal_hold=legal_hold,
             created_at=values["created_at"],
+            source_document_id=source_document_id,
         )
 
         def tx(session: Session) -> Document:

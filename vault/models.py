@@ -90,6 +90,7 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     issuer_status: IssuerStatus | None
     legal_hold: bool
     created_at: datetime
+    source_document_id: UUID | None = None
 
 
 class DocumentPage(msgspec.Struct, frozen=True, kw_only=True):

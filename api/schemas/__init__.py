@@ -55,6 +55,7 @@ class Document(msgspec.Struct, kw_only=True):
     issuer: dict[str, str] | None = None
     issuer_status: str | None = None
     legal_hold: bool = False
+    source_document_id: UUID | None = None
     links: dict[str, str] = msgspec.field(default_factory=dict)
 
     @classmethod
@@ -76,6 +77,7 @@ class Document(msgspec.Struct, kw_only=True):
             ),
             issuer_status=str(d.issuer_status) if d.issuer_status else None,
             legal_hold=d.legal_hold,
+            source_document_id=d.source_document_id,
             links={
                 "self": f"/api/v1/documents/{d.id}",
                 "content": f"/api/v1/documents/{d.id}/content",

@@ -239,3 +239,20 @@ async def test_ecdsa_p256_pki_seals_at_b_lt(tmp_path: Path) -> None:
     assert status.bottom_line and status.timestamp_validity is not None
     assert status.md_algorithm == "sha256"
     assert status.pkcs7_signature_mechanism.endswith("ecdsa")
+
+
+@pytest.mark.parametrize("level", ["B-B", "B-T"])
+async def test_a_long_agency_name_still_fits_the_reserved_space(
+    sealer: Sealer, pki: DemoPki, level: PadesLevel
+) -> None:
+    # Regression: the signing certificate was listed twice in the CMS, so a long subject
+    # overflowed the space reserved for the signature at B-B.
+    credential = pki.agency_seal(
+        "UBND-PBD", "Ủy ban nhân dân phường Phúc Xá, quận Ba Đình, thành phố Hà Nội"
+    )
+    signed = await sealer.seal(PDF, credential, level=level)
+    status = await _status(signed, pki)
+    assert status.intact and status.valid and status.trusted
+    sig = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
+    certs = sig.signed_data["certificates"]
+    assert len({c.chosen.dump() for c in certs}) == len(certs)  # no duplicates

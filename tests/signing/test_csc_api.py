@@ -1,0 +1,312 @@
+"""The CSC v2 HTTP surface (``api/csc.py``) in a small Litestar app, and Kho's aiohttp
+client transport against it over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import uvicorn
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.testing import AsyncTestClient
+
+from api.csc import CscController
+from kho.samples import make_pdf
+from signing.csc import (
+    AiohttpTransport,
+    CitizenSigning,
+    CredentialLocked,
+    CredentialNotFound,
+    CscClient,
+    CscEndpoints,
+    CscService,
+    Enrollment,
+    InvalidPin,
+    InvalidSad,
+)
+from signing.models import Credential
+from tests.signing.conftest import FakeClock
+
+USER = "owner-0003"
+TOKEN = "token-of-owner-0003"
+PIN = "246810"
+SHA256 = "2.16.840.1.101.3.4.2.1"
+DOC_HASH = base64.b64encode(hashlib.sha256(b"attrs").digest()).decode()
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class FakeAuth:
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self._tokens = tokens
+
+    async def user_for_token(self, token: str) -> str | None:
+        return self._tokens.get(token)
+
+
+def make_app(service: CscService) -> Litestar:
+    endpoints = CscEndpoints(service)
+    auth = FakeAuth({TOKEN: USER, "other-token": "someone-else"})
+    return Litestar(
+        route_handlers=[CscController],
+        dependencies={
+            "csc": Provide(lambda: endpoints, sync_to_thread=False),
+            "csc_auth": Provide(lambda: auth, sync_to_thread=False),
+        },
+    )
+
+
+@pytest.fixture
+async def enrolled(csc_service: CscService, citizen: Credential) -> Enrollment:
+    return await csc_service.enroll(USER, citizen, PIN)
+
+
+@pytest.fixture
+async def http(csc_service: CscService) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=make_app(csc_service)) as client:
+        yield client
+
+
+async def authorize_body(
+    service: CscService, enrollment: Enrollment, clock: FakeClock, pin: str = PIN
+) -> dict[str, Any]:
+    clock.advance(30)
+    return {
+        "credentialID": enrollment.credential_id,
+        "numSignatures": 1,
+        "hashes": [DOC_HASH],
+        "hashAlgorithmOID": SHA256,
+        "authData": [
+            {"id": "PIN", "value": pin},
+            {"id": "OTP", "value": await service.current_otp(enrollment.credential_id)},
+        ],
+    }
+
+
+async def test_info_needs_no_token(http: AsyncTestClient[Litestar]) -> None:
+    response = await http.post("/csc/v2/info", json={})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["specs"].startswith("2.") and "signatures/signHash" in body["methods"]
+
+
+async def test_list_and_info(
+    http: AsyncTestClient[Litestar], enrolled: Enrollment, citizen: Credential
+) -> None:
+    listed = await http.post("/csc/v2/credentials/list", json={}, headers=AUTH)
+    with_infos = await http.post(
+        "/csc/v2/credentials/list", json={"credentialInfo": True}, headers=AUTH
+    )
+    info = await http.post(
+        "/csc/v2/credentials/info",
+        json={"credentialID": enrolled.credential_id, "certificates": "chain", "authInfo": True},
+        headers=AUTH,
+    )
+
+    assert listed.status_code == 200
+    assert listed.json()["credentialIDs"] == [enrolled.credential_id]
+    assert with_infos.json()["credentialInfos"][0]["credentialID"] == enrolled.credential_id
+    body = info.json()
+    assert info.status_code == 200
+    assert base64.b64decode(body["cert"]["certificates"][0]) == citizen.certificate
+    assert len(body["cert"]["certificates"]) == 1 + len(citizen.chain)
+    assert body["SCAL"] == "2" and body["key"]["status"] == "enabled"
+    assert [o["id"] for o in body["auth"]["objects"]] == ["PIN", "OTP"]
+
+
+async def test_authorize_then_sign_hash(
+    http: AsyncTestClient[Litestar],
+    csc_service: CscService,
+    enrolled: Enrollment,
+    csc_clock: FakeClock,
+) -> None:
+    auth = await http.post(
+        "/csc/v2/credentials/authorize",
+        json=await authorize_body(csc_service, enrolled, csc_clock),
+        headers=AUTH,
+    )
+    sign_body = {
+        "credentialID": enrolled.credential_id,
+        "SAD": auth.json()["SAD"],
+        "hashes": [DOC_HASH],
+        "hashAlgorithmOID": SHA256,
+        "signAlgo": "1.2.840.113549.1.1.11",
+        "operationMode": "S",
+    }
+    signed = await http.post("/csc/v2/signatures/signHash", json=sign_body, headers=AUTH)
+    again = await http.post("/csc/v2/signatures/signHash", json=sign_body, headers=AUTH)
+
+    assert auth.status_code == 200 and auth.json()["expiresIn"] == 300
+    assert signed.status_code == 200 and len(signed.json()["signatures"]) == 1
+    assert again.status_code == 400
+    assert again.json() == {
+        "error": "invalid_request",
+        "error_description": "Invalid parameter SAD: the SAD was already used",
+    }
+
+
+async def test_error_shapes(
+    http: AsyncTestClient[Litestar],
+    csc_service: CscService,
+    enrolled: Enrollment,
+    csc_clock: FakeClock,
+) -> None:
+    no_token = await http.post("/csc/v2/credentials/list", json={})
+    bad_token = await http.post(
+        "/csc/v2/credentials/list", json={}, headers={"Authorization": "Bearer nope"}
+    )
+    others = await http.post(
+        "/csc/v2/credentials/info",
+        json={"credentialID": enrolled.credential_id},
+        headers={"Authorization": "Bearer other-token"},
+    )
+    malformed = await http.post("/csc/v2/credentials/info", json={"x": 1}, headers=AUTH)
+    wrong_pins = [
+        await http.post(
+            "/csc/v2/credentials/authorize",
+            json=await authorize_body(csc_service, enrolled, csc_clock, pin="000000"),
+            headers=AUTH,
+        )
+        for _ in range(5)
+    ]
+    locked = await http.post(
+        "/csc/v2/credentials/authorize",
+        json=await authorize_body(csc_service, enrolled, csc_clock),
+        headers=AUTH,
+    )
+
+    assert no_token.status_code == 401 and no_token.json()["error"] == "invalid_token"
+    assert "Bearer" in no_token.headers["www-authenticate"]
+    assert bad_token.status_code == 401
+    assert others.status_code == 400
+    assert others.json() == {
+        "error": "invalid_request",
+        "error_description": "Invalid parameter credentialID",
+    }
+    assert malformed.status_code == 400 and malformed.json()["error"] == "invalid_request"
+    assert set(malformed.json()) == {"error", "error_description"}
+    assert [r.status_code for r in wrong_pins] == [400] * 5
+    assert wrong_pins[0].json() == {
+        "error": "invalid_pin",
+        "error_description": "The PIN is invalid; 4 attempt(s) left",
+    }
+    assert locked.status_code == 403
+    assert locked.json() == {
+        "error": "access_denied",
+        "error_description": "The credential is locked",
+    }
+
+
+async def test_expired_sad_over_http(
+    http: AsyncTestClient[Litestar],
+    csc_service: CscService,
+    enrolled: Enrollment,
+    csc_clock: FakeClock,
+) -> None:
+    auth = await http.post(
+        "/csc/v2/credentials/authorize",
+        json=await authorize_body(csc_service, enrolled, csc_clock),
+        headers=AUTH,
+    )
+    csc_clock.advance(600)
+
+    response = await http.post(
+        "/csc/v2/signatures/signHash",
+        json={
+            "credentialID": enrolled.credential_id,
+            "SAD": auth.json()["SAD"],
+            "hashes": [DOC_HASH],
+            "hashAlgorithmOID": SHA256,
+            "signAlgo": "1.2.840.113549.1.1.11",
+        },
+        headers=AUTH,
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "SAD expired"}
+
+
+@pytest.fixture
+async def server_url(csc_service: CscService) -> AsyncIterator[str]:
+    """The app on a loopback port, served by uvicorn in this event loop."""
+    config = uvicorn.Config(make_app(csc_service), host="127.0.0.1", port=0, log_level="error")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def test_aiohttp_transport_signs_a_pdf_through_http_and_maps_errors(
+    server_url: str,
+    csc_service: CscService,
+    enrolled: Enrollment,
+    csc_clock: FakeClock,
+    citizen_signing_b_b: CitizenSigning,
+) -> None:
+    pdf = make_pdf(["over http"])
+    async with aiohttp.ClientSession() as session:
+        client = CscClient(AiohttpTransport(session, server_url, TOKEN))
+        stranger = CscClient(AiohttpTransport(session, server_url, "other-token"))
+
+        assert (await client.info()).name == "Kho"
+        assert await client.credentials_list() == [enrolled.credential_id]
+        with pytest.raises(CredentialNotFound):
+            await stranger.credential(enrolled.credential_id)
+        started = await citizen_signing_b_b.start(client, enrolled.credential_id, pdf, level="B-B")
+        csc_clock.advance(30)
+        with pytest.raises(InvalidPin) as err:
+            await citizen_signing_b_b.finish(
+                client,
+                started.state,
+                started.prepared_pdf,
+                pin="000000",
+                otp=await csc_service.current_otp(enrolled.credential_id),
+            )
+        assert err.value.remaining_attempts == 4
+        csc_clock.advance(30)
+        signed = await citizen_signing_b_b.finish(
+            client,
+            started.state,
+            started.prepared_pdf,
+            pin=PIN,
+            otp=await csc_service.current_otp(enrolled.credential_id),
+        )
+        with pytest.raises(InvalidSad):
+            await client.sign_hash(
+                enrolled.credential_id,
+                "bogus",
+                list(started.hashes),
+                SHA256,
+                "1.2.840.113549.1.1.11",
+            )
+        for _ in range(5):
+            csc_clock.advance(30)
+            with pytest.raises(InvalidPin):
+                await client.authorize(
+                    enrolled.credential_id,
+                    list(started.hashes),
+                    SHA256,
+                    pin="000000",
+                    otp=await csc_service.current_otp(enrolled.credential_id),
+                )
+        with pytest.raises(CredentialLocked):
+            await client.authorize(
+                enrolled.credential_id, list(started.hashes), SHA256, pin=PIN, otp="000000"
+            )
+
+    assert signed.startswith(pdf)
+
+
+@pytest.fixture(scope="module")
+def citizen_signing_b_b() -> CitizenSigning:
+    return CitizenSigning()
