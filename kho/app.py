@@ -107,6 +107,9 @@ class Services:
 
 def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    # Note: Kho seals with revocation data it supplies itself and forbids network
+    # fetching on purpose; pyHanko warns about exactly that on every B-LT seal.
+    logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -27,6 +27,7 @@ AGENCIES = [
 # A commune people's committee certifies copies at its one-stop counter.
 AGENCY_SCOPES = {"UBND-PBD": frozenset({"deposit", "revoke", "request", "certify"})}
 DEMO_OFFICIAL = ("CB-0001", "Phạm Minh Đức")
+DEMO_SIGNING_PIN = "123456"
 
 # (agency index, doc_type, title, lines)
 ISSUED = [
@@ -142,6 +143,18 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
             doc_type="citizen_id",
         )
 
+    # The first demo citizen can sign with a remote signature at once.
+    signer_pid, signer_name = CITIZENS[0]
+    signer_id = await vault.ensure_owner(signer_pid)
+    if not await services.citizen_signatures.credentials(signer_id):
+        enrolled = await services.citizen_signatures.enroll(
+            signer_id, signer_pid, signer_name, DEMO_SIGNING_PIN
+        )
+        saved["_signing"] = {"otp_secret": enrolled.otp_secret, "otp_uri": enrolled.otp_uri}
+        fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(saved, fh, indent=2)
+
     say("Demo data is ready.")
     say("Citizens (personal ID / password):")
     for pid, name in CITIZENS:
@@ -149,6 +162,12 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
     say("Agencies (OAuth2 client credentials):")
     for code, _ in AGENCIES:
         c = saved.get(code)
-        if c:
+        if c and "client_id" in c:
             say(f"  {code}: client_id={c['client_id']} client_secret={c['client_secret']}")
+    signing = saved.get("_signing")
+    if signing:
+        say(
+            f"Remote signature of {CITIZENS[0][1]}: PIN {DEMO_SIGNING_PIN}, one-time codes "
+            f"from an authenticator app with secret {signing['otp_secret']}"
+        )
     say(f"Sign in: POST {services.settings.base_url}/api/v1/auth/login")
