@@ -1,7 +1,7 @@
 """JSON HTTP API under ``/api/v1``: thin controllers over the domain services."""
 
 from api.accounts import AuthController, MeController
-from api.agency import AgencyController
+from api.agency import AgencyController, IssuerStatusController
 from api.counter import CounterController
 from api.csc import CscController
 from api.documents import DocumentController
@@ -16,6 +16,7 @@ ROUTES = [
     MeController,
     DocumentController,
     AgencyController,
+    IssuerStatusController,
     CounterController,
     OpsController,
     PkiController,

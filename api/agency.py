@@ -7,15 +7,16 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, post
+from litestar.params import FromPath, JSONBody
 
 from api import schemas as s
-from api.auth import agency_actor, require_agency_scope
+from api.auth import agency_actor, agency_with_scope
 from api.deps import Accounts, AnyPrincipal, Signing, Vault
-from api.documents import _bool_field
+from api.documents import _bool_field, parse_document_id
 from api.errors import ApiProblem
 from api.uploads import read_pdf, receive_upload, single_chunk
 from signing import PADES_LEVELS
-from vault import Provenance
+from vault import IssuerStatus, Provenance
 from vault.documents import StagedContent, check_fields
 from vault.errors import InvalidInput
 
@@ -43,9 +44,7 @@ class AgencyController(Controller):
         without it the file is stored exactly as sent, its own signatures untouched.  ``Idempotency-Key`` makes a retry return the first
         result (``Idempotent-Replayed: true``) instead of a duplicate.
         """
-        require_agency_scope(principal, "deposit")
-        assert principal.agency_code is not None
-        agency = await accounts.get_agency_by_code(principal.agency_code)
+        agency = await agency_with_scope(accounts, principal, "deposit")
         key = request.headers.get("idempotency-key")
         if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
             raise ApiProblem(
@@ -116,3 +115,52 @@ class AgencyController(Controller):
         return Response(
             body, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None
         )
+
+
+class IssuerStatusController(Controller):
+    path = "/api/v1/agency/documents"
+    tags = ["agency"]
+
+    @post("/{document_id:str}/revoke", operation_id="RevokeDocument", status_code=200)
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        vault: Vault,
+        accounts: Accounts,
+        principal: AnyPrincipal,
+        document_id: FromPath[str],
+        data: JSONBody[s.RevokeRequest],
+    ) -> s.Document:
+        """Revoke a paper this agency issued (scope ``revoke``); every verification then
+        shows it revoked with the reason, and the citizen sees it on the document."""
+        agency = await agency_with_scope(accounts, principal, "revoke")
+        doc = await vault.change_issuer_status(
+            agency,
+            parse_document_id(document_id),
+            agency_actor(principal, request),
+            status=IssuerStatus.REVOKED,
+            reason=data.reason,
+        )
+        return s.Document.from_domain(doc)
+
+    @post("/{document_id:str}/supersede", operation_id="SupersedeDocument", status_code=200)
+    async def supersede(
+        self,
+        request: Request[Any, Any, Any],
+        vault: Vault,
+        accounts: Accounts,
+        principal: AnyPrincipal,
+        document_id: FromPath[str],
+        data: JSONBody[s.SupersedeRequest],
+    ) -> s.Document:
+        """Mark a paper superseded by a newer one this agency issued to the same citizen."""
+        agency = await agency_with_scope(accounts, principal, "revoke")
+        doc = await vault.change_issuer_status(
+            agency,
+            parse_document_id(document_id),
+            agency_actor(principal, request),
+            status=IssuerStatus.SUPERSEDED,
+            reason=data.reason,
+            superseded_by=data.superseded_by,
+        )
+        return s.Document.from_domain(doc)

@@ -8,7 +8,7 @@ from litestar import Request
 
 from api.deps import Accounts, AnyPrincipal
 from api.errors import ApiProblem
-from vault import Actor, ActorType, Principal
+from vault import AccountService, Actor, ActorType, Agency, Principal
 from vault.errors import AuthenticationFailed
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kho"'}
@@ -62,6 +62,13 @@ def require_agency_scope(principal: AnyPrincipal, scope: str) -> Principal:
             },
         )
     return principal
+
+
+async def agency_with_scope(accounts: AccountService, principal: Principal, scope: str) -> Agency:
+    """The calling agency, if its token carries ``scope`` (else 403)."""
+    require_agency_scope(principal, scope)
+    assert principal.agency_code is not None
+    return await accounts.get_agency_by_code(principal.agency_code)
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str | None:

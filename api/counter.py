@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, post
 
 from api import schemas as s
-from api.auth import agency_actor, require_agency_scope
+from api.auth import agency_actor, agency_with_scope
 from api.deps import Accounts, AnyPrincipal, Signing, Vault
 from api.multipart import MultipartReader
 from api.uploads import single_chunk
@@ -53,9 +53,7 @@ class CounterController(Controller):
         signed by the official's certificate (PAdES B-LT), stored as
         ``certified_copy``.
         """
-        require_agency_scope(principal, "certify")
-        assert principal.agency_code is not None
-        agency = await accounts.get_agency_by_code(principal.agency_code)
+        agency = await agency_with_scope(accounts, principal, "certify")
         fields, pages = await _read_form(request, vault.limits.max_upload_bytes)
         for name in ("personal_id", "doc_type", "title", "official_id", "official_name"):
             if not fields.get(name, "").strip():

@@ -108,6 +108,12 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     v.LegalHold: (409, "legal-hold", "Kept under an agency's legal hold", lambda e: {}),
+    v.StatusConflict: (
+        409,
+        "status-conflict",
+        "The paper is no longer active",
+        lambda e: {"issuer_status": e.status},
+    ),
     v.OwnerExists: (409, "account-exists", "An account already exists", lambda e: {}),
     v.AgencyExists: (409, "agency-exists", "The agency already exists", lambda e: {}),
     v.IntegrityError: (
@@ -214,6 +220,7 @@ _SAFE_DETAIL = (
     v.UnreadableDocument,
     v.IdempotencyConflict,
     v.LegalHold,
+    v.StatusConflict,
     v.OwnerExists,
     v.AgencyExists,
 )

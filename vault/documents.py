@@ -46,10 +46,12 @@ from vault.errors import (
     FileTooLarge,
     IdempotencyConflict,
     IntegrityError,
+    InvalidInput,
     KeyUnavailable,
     LegalHold,
     OwnerNotFound,
     QuotaExceeded,
+    StatusConflict,
 )
 from vault.ids import uuid7
 from vault.keys import KeyRing
@@ -114,6 +116,9 @@ def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
         legal_hold=row.legal_hold,
         created_at=row.created_at,
         source_document_id=row.source_document_id,
+        status_reason=row.status_reason,
+        superseded_by_id=row.superseded_by_id,
+        status_changed_at=row.status_changed_at,
     )
 
 
@@ -150,6 +155,9 @@ def _view_to_document(row: Row[*tuple[Any, ...]]) -> Document:
         legal_hold=row.legal_hold,
         created_at=row.created_at,
         source_document_id=row.source_document_id,
+        status_reason=row.status_reason,
+        superseded_by_id=row.superseded_by_id,
+        status_changed_at=row.status_changed_at,
     )
 
 
@@ -198,6 +206,21 @@ def _lock_owner(session: Session, owner_id: UUID) -> OwnerRow:
     if row is None or row.status == OwnerStatus.DELETED:
         raise OwnerNotFound(str(owner_id))
     return row
+
+
+def _owned_by_issuer(
+    session: Session, agency_id: UUID, document_id: UUID
+) -> tuple[DocumentRow, AgencyRow | None]:
+    found = session.execute(
+        _with_agency(
+            select(DocumentRow).where(
+                DocumentRow.id == document_id, DocumentRow.issuer_agency_id == agency_id
+            )
+        ).with_for_update(of=DocumentRow)
+    ).first()
+    if found is None:
+        raise DocumentNotFound(document_id)
+    return found[0], found[1]
 
 
 def _owned(
@@ -734,6 +757,74 @@ class VaultService:
         except DecryptionError as exc:
             log.error("integrity_failure", document_id=str(row.id), reason=str(exc))
             raise IntegrityError(row.id, str(exc)) from None
+
+    # -- issuers' status ----------------------------------------------------------------
+
+    async def change_issuer_status(
+        self,
+        agency: Agency,
+        document_id: UUID,
+        actor: Actor,
+        *,
+        status: IssuerStatus,
+        reason: str,
+        superseded_by: UUID | None = None,
+    ) -> Document:
+        """The issuing agency revokes a paper, or supersedes it with a newer one it issued
+        to the same citizen.  The citizen's audit chain records it, and every
+        verification from now on shows it.
+
+        Raises ``DocumentNotFound`` (not this agency's paper: others' papers are
+        invisible), ``StatusConflict`` (no longer active) and ``InvalidInput``.
+        """
+        reason = reason.strip()
+        if status == IssuerStatus.REVOKED and not reason:
+            raise InvalidInput("reason", "say why the paper is revoked")
+        if len(reason) > 500:
+            raise InvalidInput("reason", "must be at most 500 characters")
+        if status == IssuerStatus.SUPERSEDED and superseded_by is None:
+            raise InvalidInput("superseded_by", "name the document that replaces this one")
+        now = self._clock()
+
+        def tx(session: Session) -> Document:
+            row, agency_row = _owned_by_issuer(session, agency.id, document_id)
+            if row.issuer_status != IssuerStatus.ACTIVE:
+                raise StatusConflict(document_id, row.issuer_status or "unknown")
+            if superseded_by is not None:
+                try:
+                    newer, _ = _owned_by_issuer(session, agency.id, superseded_by)
+                except DocumentNotFound:
+                    raise InvalidInput(
+                        "superseded_by", "is not a paper your agency issued"
+                    ) from None
+                if (
+                    newer.id == row.id
+                    or newer.owner_id != row.owner_id
+                    or newer.issuer_status != IssuerStatus.ACTIVE
+                ):
+                    raise InvalidInput(
+                        "superseded_by", "must be another active paper of the same citizen"
+                    )
+            owner = _lock_owner(session, row.owner_id)
+            row.issuer_status = str(status)
+            row.status_reason = reason or None
+            row.superseded_by_id = superseded_by
+            row.status_changed_at = now
+            audit.append(
+                session,
+                owner,
+                actor,
+                f"document_{status}",
+                document_id=row.id,
+                detail={
+                    "title": row.title,
+                    "reason": reason or None,
+                    **({"superseded_by": str(superseded_by)} if superseded_by else {}),
+                },
+            )
+            return _to_document(row, agency_row)
+
+        return await self._db.run_write(tx)
 
     # -- deleting ---------------------------------------------------------------------
 

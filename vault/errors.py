@@ -140,6 +140,15 @@ class IdempotencyConflict(VaultError):
         self.key = key
 
 
+class StatusConflict(VaultError):
+    """The issuer's status of a document no longer allows this change."""
+
+    def __init__(self, document_id: UUID, status: str) -> None:
+        super().__init__(f"document {document_id} is already {status}")
+        self.document_id = document_id
+        self.status = status
+
+
 class LegalHold(VaultError):
     def __init__(self, document_id: UUID) -> None:
         super().__init__(f"document {document_id} is under an agency's legal hold")

@@ -91,6 +91,9 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     legal_hold: bool
     created_at: datetime
     source_document_id: UUID | None = None
+    status_reason: str | None = None
+    superseded_by_id: UUID | None = None
+    status_changed_at: datetime | None = None
 
 
 class DocumentPage(msgspec.Struct, frozen=True, kw_only=True):

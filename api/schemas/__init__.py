@@ -56,6 +56,9 @@ class Document(msgspec.Struct, kw_only=True):
     issuer_status: str | None = None
     legal_hold: bool = False
     source_document_id: UUID | None = None
+    status_reason: str | None = None
+    superseded_by: UUID | None = None
+    status_changed_at: datetime | None = None
     links: dict[str, str] = msgspec.field(default_factory=dict)
 
     @classmethod
@@ -78,6 +81,9 @@ class Document(msgspec.Struct, kw_only=True):
             issuer_status=str(d.issuer_status) if d.issuer_status else None,
             legal_hold=d.legal_hold,
             source_document_id=d.source_document_id,
+            status_reason=d.status_reason,
+            superseded_by=d.superseded_by_id,
+            status_changed_at=d.status_changed_at,
             links={
                 "self": f"/api/v1/documents/{d.id}",
                 "content": f"/api/v1/documents/{d.id}/content",
@@ -94,6 +100,15 @@ class Deposit(Document, kw_only=True):
         return cls(
             **{f: getattr(base, f) for f in Document.__struct_fields__}, personal_id=personal_id
         )
+
+
+class RevokeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class SupersedeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    superseded_by: UUID
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
 class DocumentList(msgspec.Struct, kw_only=True):
