@@ -10,6 +10,7 @@ from api.metrics import Metrics
 from api.ops import OpsController
 from api.pki import PkiController
 from api.signatures import SignatureController
+from api.verification import VerificationController
 
 ROUTES = [
     AuthController,
@@ -22,6 +23,7 @@ ROUTES = [
     PkiController,
     SignatureController,
     CscController,
+    VerificationController,
 ]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

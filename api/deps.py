@@ -7,11 +7,14 @@ from typing import TypeAlias
 from litestar.di import NamedDependency
 
 from api.metrics import Metrics
+from api.ratelimit import RateLimiter
 from signing import SigningService
 from signing.citizen import CitizenSignatures
 from vault import AccountService, Principal, VaultService
 from vault.blobs.api import BlobStore
 from vault.db import Database
+from verification import Verifier
+from verification.documents import StoredDocuments
 
 Vault: TypeAlias = NamedDependency[VaultService]
 Accounts: TypeAlias = NamedDependency[AccountService]
@@ -22,3 +25,6 @@ DatabaseDep: TypeAlias = NamedDependency[Database]
 Blobs: TypeAlias = NamedDependency[BlobStore]
 Signing: TypeAlias = NamedDependency[SigningService]
 CitizenSigning: TypeAlias = NamedDependency[CitizenSignatures]
+VerifierDep: TypeAlias = NamedDependency[Verifier]
+StoredDocumentsDep: TypeAlias = NamedDependency[StoredDocuments]
+PublicVerifyLimit: TypeAlias = NamedDependency[RateLimiter]

@@ -16,6 +16,7 @@ from signing import csc as csc_errors
 from signing import errors as sg
 from signing.citizen import NoSigningCredential, SigningSessionNotFound
 from vault import errors as v
+from verification import errors as vf
 
 log = structlog.get_logger("kho.api")
 
@@ -146,6 +147,12 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     sg.UnknownCredential: (404, "not-found", "Not found", lambda e: {}),
+    vf.VerificationUnavailable: (
+        503,
+        "verification-unavailable",
+        "Verification cannot run right now",
+        lambda e: {},
+    ),
     SigningSessionNotFound: (404, "not-found", "Not found", lambda e: {}),
     NoSigningCredential: (
         409,
@@ -293,6 +300,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
     handlers: dict[type[Exception] | int, Any] = {
         v.VaultError: _domain_handler,
         sg.SigningError: _domain_handler,
+        vf.VerificationError: _domain_handler,
         MultipartError: _multipart_handler,
         ApiProblem: _api_problem_handler,
         HTTPException: _http_handler,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,9 +19,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 import api
 from api.auth import provide_principal
+from api.ratelimit import RateLimiter
 from kho import migrate
 from kho.settings import Settings
-from signing import PkiSettings, SigningService
+from signing import CA_NAMES, PkiSettings, SigningService
 from signing.citizen import CitizenSignatures
 from signing.csc import (
     CscEndpoints,
@@ -32,6 +35,15 @@ from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultServ
 from vault.blobs.api import BlobStore
 from vault.errors import AuthenticationFailed
 from vault.keys import KeyRing
+from verification import (
+    InMemoryRevocationSource,
+    SandboxPool,
+    SandboxSettings,
+    Verifier,
+    VerifierSettings,
+)
+from verification.documents import StoredDocuments
+from verification.registry_db import DatabaseRegistrySource, RegistryService
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
@@ -95,12 +107,49 @@ class Services:
             self.signing.citizen_signing,
             base_url=settings.base_url,
         )
+        self.registry = RegistryService(self.database)
+        self.registry_source = DatabaseRegistrySource(self.database)
+        self._verifier: Verifier | None = None
+        self._verifier_lock = asyncio.Lock()
+        self.public_verify_limit = RateLimiter(
+            settings.public_verify_per_minute, burst=max(1, settings.public_verify_per_minute // 3)
+        )
         self.metrics = api.Metrics()
 
     async def migrate(self) -> None:
         await anyio.to_thread.run_sync(migrate.upgrade, self.settings.db_url)
 
+    async def verifier(self) -> Verifier:
+        """The verification pipeline, started on first use: its sandbox workers and the
+        demo PKI's CRLs (served to it in process, never fetched over HTTP)."""
+        async with self._verifier_lock:
+            if self._verifier is None:
+                pki = await self.signing.ready()
+                revocation = InMemoryRevocationSource(
+                    {pki.crl_url(ca): functools.partial(pki.crl, ca) for ca in CA_NAMES}
+                )
+                pool = SandboxPool(SandboxSettings(workers=self.settings.verify_workers))
+                await pool.start()
+                self._verifier = Verifier(
+                    self.registry_source,
+                    revocation,
+                    analyser=pool,
+                    settings=VerifierSettings(
+                        revocation_policy=(
+                            "soft-fail"
+                            if self.settings.revocation_policy == "soft-fail"
+                            else "hard-fail"
+                        )
+                    ),
+                )
+            return self._verifier
+
+    async def stored_documents(self) -> StoredDocuments:
+        return StoredDocuments(self.vault, await self.verifier())
+
     async def close(self) -> None:
+        if self._verifier is not None:
+            await self._verifier.aclose()
         await self.blobs.close()
         await self.database.dispose()
 
@@ -172,6 +221,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "csc_auth": const(OwnerTokenCscAuth(svc.accounts)),
             "metrics": const(svc.metrics),
             "principal": Provide(provide_principal),
+            "verifier": Provide(svc.verifier, use_cache=True),
+            "stored_documents": Provide(svc.stored_documents),
+            "public_verify_limit": const(svc.public_verify_limit),
         },
         exception_handlers=api.exception_handlers(),
         middleware=[svc.metrics.middleware],

@@ -10,8 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 from kho.app import Services, configure_logging, create_app
+from kho.registry_cli import add_registry_parser, register_agency_issuer
 from kho.settings import Settings, SettingsError
 from vault.errors import VaultError
+from verification.registry_db import RegistryError
 
 Command = Callable[[Services, argparse.Namespace], Awaitable[int]]
 
@@ -31,7 +33,7 @@ def _run(args: argparse.Namespace, fn: Command, *, migrate: bool = True) -> int:
 
     try:
         return asyncio.run(main())
-    except VaultError as exc:
+    except (VaultError, RegistryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -80,6 +82,8 @@ async def _user_create(services: Services, args: argparse.Namespace) -> int:
 
 async def _agency_create(services: Services, args: argparse.Namespace) -> int:
     scopes = frozenset(args.scopes.split(",")) if args.scopes else None
+    types = [t.strip() for t in (args.doc_types or "").split(",") if t.strip()]
+    await services.registry.check_document_types(types)  # before anything is created
     creds = await services.accounts.create_agency(args.code, args.name, scopes)
     print(f"agency:        {creds.agency.code} ({creds.agency.name})")
     print(f"scopes:        {' '.join(sorted(creds.agency.scopes))}")
@@ -89,6 +93,10 @@ async def _agency_create(services: Services, args: argparse.Namespace) -> int:
     await services.signing.ready()
     seal = services.signing.agency_credential(creds.agency.code, creds.agency.name)
     print(f"seal:          certificate from the demo agency CA (key {seal.key_id})")
+    # Registered as an issuer even without types, so its seals are recognised (a paper of
+    # a type it may not issue then fails as "not authorized", not as "unknown issuer").
+    await register_agency_issuer(services, creds.agency.code, creds.agency.name, types)
+    print(f"issuer of:     {', '.join(types) or '(no document types yet)'} (trust registry)")
     return 0
 
 
@@ -197,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--code", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--scopes", help="comma-separated (default deposit,revoke,request)")
+    p.add_argument(
+        "--doc-types",
+        help="comma-separated document types this agency issues (registers it as an issuer)",
+    )
     p.set_defaults(func=_async(_agency_create))
 
     p = sub.add_parser("demo", help="seed demo citizens, agencies and documents (idempotent)")
@@ -209,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gc", help="remove blobs that no document references")
     p.add_argument("--grace-seconds", type=int, default=None)
     p.set_defaults(func=_async(_gc))
+
+    add_registry_parser(sub)
 
     pki = sub.add_parser("pki", help="the demo PKI").add_subparsers(dest="sub", required=True)
     p = pki.add_parser("export-root", help="print the demo root CA certificate (PEM)")

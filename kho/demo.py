@@ -28,6 +28,11 @@ AGENCIES = [
 AGENCY_SCOPES = {"UBND-PBD": frozenset({"deposit", "revoke", "request", "certify"})}
 DEMO_OFFICIAL = ("CB-0001", "Phạm Minh Đức")
 DEMO_SIGNING_PIN = "123456"
+# What each demo agency is registered to issue (or certify copies of) in the trust registry.
+ISSUES = {
+    "UBND-PBD": ["birth_certificate", "marriage_certificate", "marital_status", "diploma"],
+    "STP-HN": ["judicial_record"],
+}
 
 # (agency index, doc_type, title, lines)
 ISSUED = [
@@ -73,6 +78,10 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
             agencies.append(creds.agency)
         except AgencyExists:
             agencies.append(await accounts.get_agency_by_code(code))
+    from kho.registry_cli import register_agency_issuer
+
+    for agency in agencies:
+        await register_agency_issuer(services, agency.code, agency.name, ISSUES[agency.code])
     # Note: demo only — a real deployment never keeps client secrets; this file (0600)
     # lets `kho demo` print the demo agencies' credentials again on later runs.
     fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

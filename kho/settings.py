@@ -31,6 +31,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     agency_token_ttl_seconds: int = 900
     gc_grace_seconds: int = 3600
     sqlite_synchronous: str = "FULL"
+    revocation_policy: str = "hard-fail"  # or soft-fail: missing revocation data is indeterminate
+    verify_workers: int = 1  # sandboxed PDF analysis processes
+    public_verify_per_minute: int = 30  # POST /api/v1/verify per client
     log_level: str = "info"
     log_json: bool = False
     access_log: bool = False

@@ -17,11 +17,21 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, text, update
 
 from kho import migrate
 from kho.app import Services, create_app
 from kho.settings import Settings
+from vault.db import Database
+from verification import DOCUMENT_TYPES
+from verification.registry_db import (
+    DocumentTypeRow,
+    IssuerDocTypeRow,
+    IssuerRow,
+    RegistryMetaRow,
+    RevocationUrlRow,
+    TrustAnchorRow,
+)
 
 PG_ADMIN = os.environ.get("KHO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MASTER_KEY = "test:" + base64.b64encode(b"k" * 32).decode()
@@ -88,11 +98,26 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return make_settings(tmp_path, db_url)
 
 
+async def reset_registry(db: Database) -> None:
+    """The trust registry back to what migration 0004 leaves (seeded document types,
+    version 1): PostgreSQL is shared by the whole session."""
+    async with db.write() as session:
+        for table in (IssuerDocTypeRow, IssuerRow, TrustAnchorRow, RevocationUrlRow):
+            await session.execute(delete(table))
+        await session.execute(delete(DocumentTypeRow))
+        session.add_all(
+            DocumentTypeRow(code=t.code, name_vi=t.name_vi, name_en=t.name_en)
+            for t in DOCUMENT_TYPES
+        )
+        await session.execute(update(RegistryMetaRow).values(version=1))
+
+
 async def close_services(svc: Services) -> None:
     """Close a test's services; PostgreSQL is shared by the session, so empty it first."""
     if not svc.database.is_sqlite:
         async with svc.database.engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+        await reset_registry(svc.database)
     await svc.close()
 
 

@@ -667,8 +667,9 @@ class VaultService:
         actor: Actor,
         *,
         byte_range: tuple[int, int] | None = None,
+        action: str = "document_downloaded",
     ) -> ContentStream:
-        """Audit the read, then stream the plaintext, verified.
+        """Audit the read (as ``action``), then stream the plaintext, verified.
 
         Every segment is authenticated before its bytes are released; for a whole-file
         read the SHA-256 is checked before the last segment is released.  The first
@@ -697,7 +698,7 @@ class VaultService:
                 owner.audit_seq,
                 owner.audit_head,
                 actor,
-                "document_downloaded",
+                action,
                 document_id=row.id,
                 detail={"range": [start, end]} if byte_range else {},
             )

@@ -8,6 +8,9 @@ Public surface (everything else is internal)::
     reasons     CATALOGUE (code -> severity, vi, en), verdict_of
     registry    TrustRegistry, Issuer, IssuerMatch, DocumentType, DOCUMENT_TYPES,
                 RegistrySource (Protocol), InMemoryRegistrySource
+    registry_db RegistryService(db) (the operator's CRUD, versioned),
+                DatabaseRegistrySource(db) (RegistrySource, cached per version)
+    documents   StoredDocuments(vault, verifier): reports of papers in the vault
     revocation  RevocationSource (Protocol), InMemoryRevocationSource, UrlRevocationSource
     sandbox     SandboxPool(SandboxSettings(...)), InProcessAnalyser, Analyser (Protocol)
     pipeline    Verifier(registry, revocation, analyser=..., settings=VerifierSettings(...))
