@@ -8,10 +8,12 @@ from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 
+from api import schemas as s
 from api.auth import client_ip, owner_actor, provide_owner
 from api.deps import Owner, PublicVerifyLimit, StoredDocumentsDep, Vault, VerifierDep
 from api.documents import parse_document_id
 from api.multipart import MultipartReader
+from vault import Actor, ActorType
 from vault.errors import FileTooLarge, InvalidInput
 from verification import VerificationReport
 
@@ -58,6 +60,23 @@ class VerificationController(Controller):
         public_verify_limit.check(client_ip(request))
         pdf = await _read_file(request, vault.limits.max_upload_bytes)
         return await verifier.verify(pdf)
+
+    @get("/verify/{code:str}", operation_id="VerifyCode")
+    async def verify_code(
+        self,
+        request: Request[Any, Any, Any],
+        vault: Vault,
+        public_verify_limit: PublicVerifyLimit,
+        code: FromPath[str],
+    ) -> s.CodeAnswer:
+        """What the verification code printed on a paper (and in its QR) says: status,
+        issuer, type, issue date and SHA-256; no login, rate-limited, and the lookup is
+        shown to the citizen in "who looked at my data"."""
+        public_verify_limit.check(client_ip(request))
+        found = await vault.lookup_code(
+            code, Actor(type=ActorType.ANYONE, name="verification code", ip=client_ip(request))
+        )
+        return s.CodeAnswer.from_domain(found)
 
 
 async def _read_file(request: Request[Any, Any, Any], limit: int) -> bytes:

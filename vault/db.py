@@ -140,6 +140,8 @@ class DocumentRow(Base):
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     superseded_by_id: Mapped[UUID | None] = mapped_column(Uuid, nullable=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # short public code printed on issued papers and in their QR (GET /api/v1/verify/{code})
+    verification_code: Mapped[str | None] = mapped_column(String(16), nullable=True, unique=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     # the document this one was made from (a citizen's signed copy of their own PDF)
     source_document_id: Mapped[UUID | None] = mapped_column(Uuid, nullable=True)

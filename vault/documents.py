@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 import zipfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ from vault.models import (
     ActorType,
     Agency,
     AuditEvent,
+    CodeLookup,
     Document,
     DocumentFilter,
     DocumentPage,
@@ -119,6 +121,7 @@ def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
         status_reason=row.status_reason,
         superseded_by_id=row.superseded_by_id,
         status_changed_at=row.status_changed_at,
+        verification_code=row.verification_code,
     )
 
 
@@ -158,6 +161,7 @@ def _view_to_document(row: Row[*tuple[Any, ...]]) -> Document:
         status_reason=row.status_reason,
         superseded_by_id=row.superseded_by_id,
         status_changed_at=row.status_changed_at,
+        verification_code=row.verification_code,
     )
 
 
@@ -449,6 +453,11 @@ class VaultService:
             "issuer_status": str(IssuerStatus.ACTIVE) if provenance == Provenance.ISSUED else None,
             "legal_hold": legal_hold,
             "source_document_id": source_document_id,
+            "verification_code": (
+                new_verification_code()
+                if provenance in (Provenance.ISSUED, Provenance.CERTIFIED_COPY)
+                else None
+            ),
             "idempotency_key": idempotency_key,
             "request_fingerprint": fingerprint,
             "created_at": self._clock(),
@@ -478,6 +487,7 @@ class VaultService:
             legal_hold=legal_hold,
             created_at=values["created_at"],
             source_document_id=source_document_id,
+            verification_code=values["verification_code"],
         )
 
         def tx(session: Session) -> Document:
@@ -759,6 +769,54 @@ class VaultService:
             log.error("integrity_failure", document_id=str(row.id), reason=str(exc))
             raise IntegrityError(row.id, str(exc)) from None
 
+    # -- verification codes -------------------------------------------------------------
+
+    async def lookup_code(self, code: str, actor: Actor) -> CodeLookup:
+        """What a printed paper's verification code says; the lookup is written to the
+        owner's audit chain ("who looked at my data").  Raises ``DocumentNotFound``."""
+        normal = normalize_code(code)
+        if normal is None:
+            raise DocumentNotFound(code[:32])
+
+        def tx(session: Session) -> CodeLookup:
+            found = session.execute(
+                _with_agency(select(DocumentRow).where(DocumentRow.verification_code == normal))
+            ).first()
+            if found is None:
+                raise DocumentNotFound(normal)
+            row, agency = found[0], found[1]
+            newer = None
+            if row.superseded_by_id is not None:
+                newer = session.scalar(
+                    select(DocumentRow.verification_code).where(
+                        DocumentRow.id == row.superseded_by_id
+                    )
+                )
+            owner = _lock_owner(session, row.owner_id)
+            audit.append(
+                session,
+                owner,
+                actor,
+                "verification_code_used",
+                document_id=row.id,
+                detail={"code": normal},
+            )
+            return CodeLookup(
+                code=normal,
+                doc_type=row.doc_type,
+                provenance=Provenance(row.provenance),
+                issuer_agency_code=agency.code if agency else None,
+                issuer_agency_name=agency.name if agency else None,
+                issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
+                status_reason=row.status_reason,
+                superseded_by_code=newer,
+                issued_at=row.created_at,
+                sha256=row.sha256,
+                size=row.size,
+            )
+
+        return await self._db.run_write(tx)
+
     # -- issuers' status ----------------------------------------------------------------
 
     async def change_issuer_status(
@@ -998,6 +1056,24 @@ class VaultService:
             )
         )
         return int(count), int(total)
+
+
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+_CODE_FIX = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_verification_code() -> str:
+    """Ten Crockford base32 characters (50 random bits): short enough to type from a
+    printed paper, too many to guess (lookups are rate-limited too)."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+def normalize_code(code: str) -> str | None:
+    """Upper case without spaces or dashes, with O→0 and I/L→1; ``None`` if malformed."""
+    cleaned = code.strip().upper().replace("-", "").replace(" ", "").translate(_CODE_FIX)
+    if len(cleaned) != 10 or any(c not in _CODE_ALPHABET for c in cleaned):
+        return None
+    return cleaned
 
 
 def check_fields(title: str, doc_type: str | None) -> tuple[str, str | None]:

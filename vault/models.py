@@ -94,6 +94,7 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     status_reason: str | None = None
     superseded_by_id: UUID | None = None
     status_changed_at: datetime | None = None
+    verification_code: str | None = None
 
 
 class DocumentPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,6 +140,23 @@ class IssuedToken(msgspec.Struct, frozen=True, kw_only=True):
 
     def __repr__(self) -> str:  # security: keep the token out of logs
         return f"IssuedToken(expires_in={self.expires_in}, token='***')"
+
+
+class CodeLookup(msgspec.Struct, frozen=True, kw_only=True):
+    """What a verification code tells anyone holding it: enough to check a printed copy
+    or the file itself, nothing else of the citizen."""
+
+    code: str
+    doc_type: str | None
+    provenance: Provenance
+    issuer_agency_code: str | None
+    issuer_agency_name: str | None
+    issuer_status: IssuerStatus | None
+    status_reason: str | None
+    superseded_by_code: str | None
+    issued_at: datetime
+    sha256: str
+    size: int
 
 
 class AccountDeletion(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,6 +10,7 @@ import msgspec
 
 from vault import AccountDeletion, AuditEvent, IssuedToken, Owner
 from vault import Document as DomainDocument
+from vault.models import CodeLookup
 
 PersonalId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="12 digits")]
 
@@ -59,6 +60,7 @@ class Document(msgspec.Struct, kw_only=True):
     status_reason: str | None = None
     superseded_by: UUID | None = None
     status_changed_at: datetime | None = None
+    verification_code: str | None = None
     links: dict[str, str] = msgspec.field(default_factory=dict)
 
     @classmethod
@@ -84,9 +86,16 @@ class Document(msgspec.Struct, kw_only=True):
             status_reason=d.status_reason,
             superseded_by=d.superseded_by_id,
             status_changed_at=d.status_changed_at,
+            verification_code=d.verification_code,
             links={
                 "self": f"/api/v1/documents/{d.id}",
                 "content": f"/api/v1/documents/{d.id}/content",
+                "verification": f"/api/v1/documents/{d.id}/verification",
+                **(
+                    {"verify_code": f"/api/v1/verify/{d.verification_code}"}
+                    if d.verification_code
+                    else {}
+                ),
             },
         )
 
@@ -196,6 +205,41 @@ class AccountDeleted(msgspec.Struct, kw_only=True):
                 if d.documents_kept
                 else None
             ),
+        )
+
+
+class CodeAnswer(msgspec.Struct, kw_only=True):
+    """What a verification code tells anyone: status, issuer, type, issue date and the
+    SHA-256 to compare with a file in hand; nothing else of the citizen."""
+
+    code: str
+    status: str | None
+    status_reason: str | None
+    superseded_by_code: str | None
+    issuer: dict[str, str] | None
+    doc_type: str | None
+    provenance: str
+    issued_at: datetime
+    sha256: str
+    size: int
+
+    @classmethod
+    def from_domain(cls, c: CodeLookup) -> CodeAnswer:
+        return cls(
+            code=c.code,
+            status=str(c.issuer_status) if c.issuer_status else None,
+            status_reason=c.status_reason,
+            superseded_by_code=c.superseded_by_code,
+            issuer=(
+                {"code": c.issuer_agency_code, "name": c.issuer_agency_name or ""}
+                if c.issuer_agency_code
+                else None
+            ),
+            doc_type=c.doc_type,
+            provenance=str(c.provenance),
+            issued_at=c.issued_at,
+            sha256=c.sha256,
+            size=c.size,
         )
 
 

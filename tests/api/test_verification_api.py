@@ -110,3 +110,50 @@ async def test_public_verify_is_rate_limited_per_client(client, services):
             break
     assert statuses[0] == 200
     assert statuses[-1] == 429
+
+
+async def test_a_verification_code_answers_status_issuer_type_date_and_hash(client, services):
+    agency, code, citizen, doc = await _sealed_paper(client, services)
+    vcode = doc["verification_code"]
+    assert vcode and len(vcode) == 10
+    answer = await client.get(f"/api/v1/verify/{vcode.lower()[:5]}-{vcode.lower()[5:]}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "active"
+    assert body["issuer"]["code"] == code
+    assert body["doc_type"] == "birth_certificate"
+    assert body["sha256"] == doc["sha256"]
+    assert set(body) == {
+        "code",
+        "status",
+        "status_reason",
+        "superseded_by_code",
+        "issuer",
+        "doc_type",
+        "provenance",
+        "issued_at",
+        "sha256",
+        "size",
+    }  # nothing of the citizen: no name, no personal ID, no title
+    events = (await client.get("/api/v1/audit", headers=citizen)).json()["items"]
+    assert events[0]["action"] == "verification_code_used"
+    assert events[0]["actor"]["type"] == "anyone"
+
+    await client.post(
+        f"/api/v1/agency/documents/{doc['id']}/revoke", headers=agency, json={"reason": "Sai"}
+    )
+    revoked = (await client.get(f"/api/v1/verify/{vcode}")).json()
+    assert revoked["status"] == "revoked"
+    assert revoked["status_reason"] == "Sai"
+
+
+async def test_unknown_or_malformed_codes_are_404(client, services):
+    for code in ("0000000000", "short", "ABCDEFGHIJKLMNOP", "UUUUUUUUUU"):
+        r = await client.get(f"/api/v1/verify/{code}")
+        f.assert_problem(r, 404, "not-found")
+
+
+async def test_citizen_uploads_get_no_code(client, services):
+    headers = await f.citizen_headers(services, client)
+    doc = await f.upload(client, headers, f.pdf("mine"))
+    assert doc["verification_code"] is None
