@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from api import schemas as s
 from api.auth import agency_actor, agency_with_scope
-from api.deps import Accounts, AnyPrincipal, Signing, Vault
+from api.deps import Accounts, AnyPrincipal, RegistrySourceDep, Signing, Vault
 from api.documents import _bool_field, parse_document_id
 from api.errors import ApiProblem
 from api.uploads import read_pdf, receive_upload, single_chunk
@@ -19,6 +19,7 @@ from signing import PADES_LEVELS
 from vault import IssuerStatus, Provenance
 from vault.documents import StagedContent, check_fields
 from vault.errors import InvalidInput
+from verification.errors import IssuerNotAuthorized
 
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -35,6 +36,7 @@ class AgencyController(Controller):
         accounts: Accounts,
         principal: AnyPrincipal,
         signing: Signing,
+        registry_source: RegistrySourceDep,
     ) -> Response[s.Deposit]:
         """Deposit an issued paper into a citizen's vault (scope ``deposit``).
 
@@ -68,6 +70,12 @@ class AgencyController(Controller):
             if created:
                 opened.append(owner_id)
             if seal:
+                doc_type = fields.get("doc_type")
+                if not doc_type:
+                    raise InvalidInput("doc_type", "must come before the file when sign=true")
+                registry = await registry_source.current()
+                if not registry.authorizes(agency.code, doc_type):
+                    raise IssuerNotAuthorized(agency.code, doc_type)
                 # Note: pyHanko signs a whole file, so a PDF to seal is read into memory,
                 # bounded by the upload limit; the sealed copy then streams into the vault.
                 pdf = await read_pdf(chunks, vault.limits.max_upload_bytes)

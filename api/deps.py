@@ -15,6 +15,7 @@ from vault.blobs.api import BlobStore
 from vault.db import Database
 from verification import Verifier
 from verification.documents import StoredDocuments
+from verification.registry_db import DatabaseRegistrySource
 
 Vault: TypeAlias = NamedDependency[VaultService]
 Accounts: TypeAlias = NamedDependency[AccountService]
@@ -28,3 +29,4 @@ CitizenSigning: TypeAlias = NamedDependency[CitizenSignatures]
 VerifierDep: TypeAlias = NamedDependency[Verifier]
 StoredDocumentsDep: TypeAlias = NamedDependency[StoredDocuments]
 PublicVerifyLimit: TypeAlias = NamedDependency[RateLimiter]
+RegistrySourceDep: TypeAlias = NamedDependency[DatabaseRegistrySource]

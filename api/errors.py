@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from api.multipart import MultipartError
 from signing import csc as csc_errors
 from signing import errors as sg
-from signing.citizen import NoSigningCredential, SigningSessionNotFound
+from signing.citizen import EnrollmentElsewhere, NoSigningCredential, SigningSessionNotFound
 from vault import errors as v
 from verification import errors as vf
 
@@ -147,6 +147,12 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     sg.UnknownCredential: (404, "not-found", "Not found", lambda e: {}),
+    vf.IssuerNotAuthorized: (
+        422,
+        "issuer-not-authorized",
+        "The agency is not registered to issue this document type",
+        lambda e: {"doc_type": e.doc_type},
+    ),
     vf.VerificationUnavailable: (
         503,
         "verification-unavailable",
@@ -203,6 +209,12 @@ DOMAIN: dict[type[Exception], Row] = {
         "Invalid input",
         lambda e: {"field": e.parameter},
     ),
+    EnrollmentElsewhere: (
+        409,
+        "enrollment-elsewhere",
+        "Signing credentials are managed by the remote signing provider",
+        lambda e: {},
+    ),
     csc_errors.CscUnavailable: (
         502,
         "signing-provider-unavailable",
@@ -213,6 +225,7 @@ DOMAIN: dict[type[Exception], Row] = {
 }
 
 _SAFE_DETAIL = (
+    vf.IssuerNotAuthorized,
     sg.ScanUnusable,
     sg.PdfEncrypted,
     sg.PdfMalformed,

@@ -31,6 +31,10 @@ from signing.csc import (
     FileCredentialStore,
     SoftwareDigestKeyStore,
 )
+from signing.csc.remote import ClientCredentials, RemoteProvider
+from signing.http import HttpLoop
+from signing.keys.pkcs11 import Pkcs11KeyStore
+from signing.tsa import HttpTimeStamper
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
 from vault.blobs.api import BlobStore
 from vault.errors import AuthenticationFailed
@@ -89,9 +93,28 @@ class Services:
         self.accounts = AccountService(self.database, self.keyring, limits)
         self.vault = VaultService(self.database, self.blobs, self.keyring, limits)
         pki_dir = settings.data_dir / "pki"
-        keys = SoftwareDigestKeyStore(pki_dir / "keys", self.keyring)
+        self.signing_http = HttpLoop()
+        keys: SoftwareDigestKeyStore | Pkcs11KeyStore = (
+            Pkcs11KeyStore(
+                settings.pkcs11_module, settings.pkcs11_token or "", settings.pkcs11_pin or ""
+            )
+            if settings.pkcs11_module
+            else SoftwareDigestKeyStore(pki_dir / "keys", self.keyring)
+        )
         self.signing = SigningService(
-            pki_dir, self.keyring, PkiSettings(base_url=settings.base_url), key_store=keys
+            pki_dir,
+            self.keyring,
+            PkiSettings(base_url=settings.base_url),
+            key_store=keys,
+            timestamper=(
+                HttpTimeStamper(
+                    settings.tsa_url,
+                    self.signing_http,
+                    timeout_seconds=settings.tsa_timeout_seconds,
+                )
+                if settings.tsa_url
+                else None
+            ),
         )
         self.csc = CscService(
             FileCredentialStore(settings.data_dir / "csc"), keys, self.keyring, CscSettings()
@@ -106,6 +129,20 @@ class Services:
             self.csc_endpoints,
             self.signing.citizen_signing,
             base_url=settings.base_url,
+            remote=(
+                RemoteProvider(
+                    self.signing_http,
+                    settings.csc_url,
+                    ClientCredentials(
+                        self.signing_http,
+                        settings.csc_token_url or f"{settings.csc_url.rstrip('/')}/oauth2/token",
+                        settings.csc_client_id or "",
+                        settings.csc_client_secret or "",
+                    ),
+                )
+                if settings.csc_url
+                else None
+            ),
         )
         self.registry = RegistryService(self.database)
         self.registry_source = DatabaseRegistrySource(self.database)
@@ -150,6 +187,7 @@ class Services:
     async def close(self) -> None:
         if self._verifier is not None:
             await self._verifier.aclose()
+        await anyio.to_thread.run_sync(self.signing_http.close)
         await self.blobs.close()
         await self.database.dispose()
 
@@ -223,6 +261,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "principal": Provide(provide_principal),
             "verifier": Provide(svc.verifier, use_cache=True),
             "stored_documents": Provide(svc.stored_documents),
+            "registry_source": const(svc.registry_source),
             "public_verify_limit": const(svc.public_verify_limit),
         },
         exception_handlers=api.exception_handlers(),

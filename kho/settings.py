@@ -38,11 +38,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_json: bool = False
     access_log: bool = False
     migrate_on_start: bool | None = None  # default: yes for SQLite, no otherwise
+    tsa_url: str | None = None  # RFC 3161 TSA over HTTP; default: the demo TSA, in process
+    tsa_timeout_seconds: float = 5.0
+    csc_url: str | None = None  # remote CSC v2 provider (before /csc/v2); default: embedded
+    csc_token_url: str | None = None  # its OAuth2 token endpoint (client credentials)
+    csc_client_id: str | None = None
+    csc_client_secret: str | None = None
+    pkcs11_module: str | None = None  # PKCS#11 library; set: PKI and seal keys in the token
+    pkcs11_token: str | None = None  # token label
+    pkcs11_pin: str | None = None  # user PIN
+
+    def __post_init__(self) -> None:
+        if self.csc_url and not (self.csc_client_id and self.csc_client_secret):
+            raise ValueError("KHO_CSC_URL needs KHO_CSC_CLIENT_ID and KHO_CSC_CLIENT_SECRET")
+        if self.pkcs11_module and not (self.pkcs11_token and self.pkcs11_pin):
+            raise ValueError("KHO_PKCS11_MODULE needs KHO_PKCS11_TOKEN and KHO_PKCS11_PIN")
 
     def __repr__(self) -> str:  # security: the master key and DB password stay out of logs
         fields = msgspec.structs.asdict(self)
         fields["master_key"] = "***" if self.master_key else None
         fields["s3_secret_key"] = "***" if self.s3_secret_key else None
+        fields["csc_client_secret"] = "***" if self.csc_client_secret else None
+        fields["pkcs11_pin"] = "***" if self.pkcs11_pin else None
         if self.database_url and "@" in self.database_url:
             fields["database_url"] = "***"
         if self.blob_url and "secret_key" in self.blob_url:
@@ -85,6 +102,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         try:
             return msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
         except msgspec.ValidationError as exc:
+            if "$." not in str(exc):
+                raise SettingsError(str(exc)) from None
             field = str(exc).rsplit("$.", 1)[-1].rstrip("`").split("`")[0]
             raise SettingsError(f"{PREFIX}{field.upper()}: {exc}") from None
 

@@ -29,6 +29,7 @@ from signing.csc import (
     Enrollment,
     InProcessTransport,
 )
+from signing.csc.remote import RemoteProvider
 from signing.errors import SigningError
 from signing.pades import VisibleStamp
 from signing.pki import DemoPki
@@ -69,6 +70,14 @@ class NoSigningCredential(SigningError):
         super().__init__("no remote signing credential: enrol one first")
 
 
+class EnrollmentElsewhere(SigningError):
+    def __init__(self, provider_url: str) -> None:
+        super().__init__(
+            f"signing credentials are issued by the remote provider {provider_url}, not by Kho"
+        )
+        self.provider_url = provider_url
+
+
 class SessionStarted(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     document_id: UUID
@@ -102,7 +111,10 @@ class CitizenSignatures:
         *,
         base_url: str,
         clock: Callable[[], datetime] = utcnow,
+        remote: RemoteProvider | None = None,
     ) -> None:
+        """``remote`` (``KHO_CSC_URL``) replaces the embedded provider for listing
+        credentials and signing; enrolment then happens at that provider."""
         self._db = db
         self._vault = vault
         self._keyring = keyring
@@ -112,19 +124,27 @@ class CitizenSignatures:
         self._signing = signing
         self._base_url = base_url
         self._clock = clock
+        self._remote = remote
 
     def _client(self, owner_id: UUID) -> CscClient:
+        if self._remote is not None:
+            return self._remote.client(str(owner_id))
         return CscClient(InProcessTransport(self._endpoints, str(owner_id)))
 
     async def enroll(self, owner_id: UUID, personal_id: str, name: str, pin: str) -> Enrollment:
         """Issue the citizen's signing certificate and a CSC credential with ``pin``;
-        the TOTP secret in the result is shown once."""
+        the TOTP secret in the result is shown once.  Raises ``EnrollmentElsewhere``
+        when a remote provider is configured (it issues its own credentials)."""
+        if self._remote is not None:
+            raise EnrollmentElsewhere(self._remote.base_url)
         import anyio.to_thread
 
         credential = await anyio.to_thread.run_sync(self._pki().citizen, personal_id, name)
         return await self._csc.enroll(str(owner_id), credential, pin)
 
     async def credentials(self, owner_id: UUID) -> list[str]:
+        if self._remote is not None:
+            return await self._client(owner_id).credentials_list()
         return await self._csc.credentials_list(str(owner_id))
 
     async def start(
@@ -256,6 +276,7 @@ class CitizenSignatures:
 __all__ = [
     "CitizenSignatures",
     "DocumentNotFound",
+    "EnrollmentElsewhere",
     "NoSigningCredential",
     "SessionStarted",
     "SigningSessionNotFound",

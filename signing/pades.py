@@ -36,6 +36,8 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
 from pyhanko.stamp import BaseStampStyle, QRStampStyle
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathError
+from pyhanko_certvalidator.errors import ValidationError as CertValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import (
@@ -245,19 +247,38 @@ async def seal(
             output=out,
             appearance_text_params=appearance,
         )
-    except TimestampRequestError as exc:
-        raise TimestampUnavailable(str(exc)) from None
-    except OSError as exc:
-        # Note: pyHanko's HTTP time-stampers surface connection failures as OSError.
-        raise TimestampUnavailable(str(exc)) from None
+    except (TimestampRequestError, OSError) as exc:
+        # Note: pyHanko's HTTP time-stampers surface connection failures as OSError too.
+        raise tsa_failure(exc) from None
     except PyHankoSigningError as exc:
         message = str(exc)
         if "revocation" in message.lower() or "validation" in message.lower():
             raise RevocationInfoUnavailable(message) from None
         raise SigningError(message) from None
+    except (PathError, CertValidationError) as exc:
+        # Note: B-LT/B-LTA validate every chain they embed, the TSA's included; a TSA
+        # whose chain is not in the validation material (an external one) fails here.
+        raise RevocationInfoUnavailable(f"{type(exc).__name__}: {exc}") from None
     except PyHankoPdfError as exc:
         raise PdfMalformed(str(exc)) from None
     return out.getvalue()
+
+
+async def token_size(timestamper: TimeStamper, md_algorithm: str = "sha256") -> int:
+    """The DER size of a token from ``timestamper`` (one real request, then cached by
+    pyHanko).  Raises ``TimestampUnavailable``."""
+    try:
+        dummy = await timestamper.async_dummy_response(md_algorithm)
+    except (TimestampRequestError, OSError) as exc:
+        raise tsa_failure(exc) from None
+    return len(dummy.dump())
+
+
+def tsa_failure(exc: BaseException) -> TimestampUnavailable:
+    """``TimestampUnavailable`` saying why (pyHanko puts the HTTP cause in ``__cause__``)."""
+    cause = exc.__cause__
+    detail = f"{exc}: {type(cause).__name__} {cause}".rstrip() if cause else str(exc)
+    return TimestampUnavailable(detail or type(exc).__name__)
 
 
 class Sealer:
@@ -294,8 +315,7 @@ class Sealer:
         if level != "B-B":
             if self._tst_size is None:
                 assert self._timestamper is not None
-                dummy = await self._timestamper.async_dummy_response("sha256")
-                self._tst_size = len(dummy.dump())
+                self._tst_size = await token_size(self._timestamper)
             # Note: an unsigned signature-timestamp attribute wraps the token; 256 bytes
             # cover its framing and a longer serial number or time than the dummy's.
             size += self._tst_size + 256

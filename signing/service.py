@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio.to_thread
 import img2pdf
+from pyhanko.sign.timestamps.api import TimeStamper
 
 from signing.csc.client import CitizenSigning
 from signing.errors import ScanUnusable
@@ -36,7 +37,11 @@ class SigningService:
         settings: PkiSettings,
         *,
         key_store: KeyStore | None = None,
+        timestamper: TimeStamper | None = None,
     ) -> None:
+        """``timestamper`` (e.g. an ``HttpTimeStamper`` for ``KHO_TSA_URL``) stamps seals
+        and citizen signatures; by default the demo PKI's TSA is asked in process.  The
+        demo TSA is served at ``/tsa`` either way."""
         self._directory = directory
         self._keyring = keyring
         self._settings = settings
@@ -44,6 +49,7 @@ class SigningService:
         self._lock = threading.Lock()
         self._pki: DemoPki | None = None
         self._tsa: TimeStampAuthority | None = None
+        self._timestamper = timestamper
         self._sealer: Sealer | None = None
         self._citizen: CitizenSigning | None = None
 
@@ -53,13 +59,14 @@ class SigningService:
                 pki = DemoPki(self._directory, self.key_store, self._settings)
                 pki.ensure()
                 tsa = TimeStampAuthority(pki.key_store, pki.tsa)
+                timestamper = self._timestamper or LocalTimeStamper(tsa)
                 self._sealer = Sealer(
                     pki.key_store,
-                    timestamper=LocalTimeStamper(tsa),
+                    timestamper=timestamper,
                     validation_material=pki.validation_material,
                 )
                 self._citizen = CitizenSigning(
-                    timestamper=LocalTimeStamper(tsa),
+                    timestamper=timestamper,
                     validation_material=pki.validation_material,
                 )
                 self._pki, self._tsa = pki, tsa

@@ -14,12 +14,16 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import aiohttp
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.general import simple_cms_attribute as _untyped_attribute
+from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
+from signing.http import HttpLoop
 from signing.keys.api import KeyStore, signature_algorithm_for
 from signing.models import Credential
 
@@ -197,6 +201,40 @@ class LocalTimeStamper(TimeStamper):
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         return self._authority.stamp(req)
+
+
+class HttpTimeStamper(HTTPTimeStamper):
+    """pyHanko's RFC 3161 HTTP client (``KHO_TSA_URL``), sending every request through
+    one shared ``HttpLoop`` session, so connections to the TSA are kept alive across
+    seals whichever event loop a seal runs on.
+
+    Failures (connection refused, timeout, HTTP error, a reply that is not a DER
+    ``TimeStampResp``) raise pyHanko's ``TimestampRequestError``, which the sealers turn
+    into ``TimestampUnavailable``."""
+
+    def __init__(self, url: str, http: HttpLoop, *, timeout_seconds: float = 5.0) -> None:
+        super().__init__(url, timeout=timeout_seconds)
+        self._http = http
+
+    def __repr__(self) -> str:
+        return f"HttpTimeStamper({self.url!r})"
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        parent = super().async_request_tsa_response
+
+        async def post(session: aiohttp.ClientSession) -> tsp.TimeStampResp:
+            # Note: always the same session (the loop's); pyHanko's client uses the one
+            # set here instead of opening a session per request.
+            self._session = session
+            response: tsp.TimeStampResp = await parent(req)
+            try:
+                # Note: .native forces a full parse, so a garbled reply fails here.
+                _ = response["status"].native
+            except (ValueError, TypeError, EOFError) as exc:
+                raise TimestampRequestError(f"unparseable reply from {self.url}: {exc}") from None
+            return response
+
+        return await self._http.run(post)
 
 
 def load_response(der: bytes) -> tsp.TimeStampResp:

@@ -8,6 +8,18 @@ class VerificationError(Exception):
     """Base of the package's errors."""
 
 
+class IssuerNotAuthorized(VerificationError):
+    """An agency is not registered to issue this document type."""
+
+    def __init__(self, agency_code: str, doc_type: str) -> None:
+        super().__init__(
+            f"agency {agency_code!r} is not registered in the trust registry as an issuer "
+            f"of {doc_type!r}"
+        )
+        self.agency_code = agency_code
+        self.doc_type = doc_type
+
+
 class VerificationUnavailable(VerificationError):
     """Verification could not run (no worker could be started, the trust registry could
     not be read...).  The API maps this to 503."""

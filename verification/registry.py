@@ -146,6 +146,11 @@ class TrustRegistry(msgspec.Struct, frozen=True, kw_only=True):
     def document_type(self, code: str) -> DocumentType | None:
         return next((t for t in self.document_types if t.code == code), None)
 
+    def authorizes(self, agency_code: str, doc_type: str) -> bool:
+        """Whether the registered issuer ``agency_code`` may issue ``doc_type``."""
+        issuer = next((i for i in self.issuers if i.code == agency_code), None)
+        return issuer is not None and doc_type in issuer.doc_types
+
     def issuer_for(
         self, *, certificate_sha256: str, issued_by_sha256: str | None, subject: dict[str, str]
     ) -> Issuer | None:

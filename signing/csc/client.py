@@ -60,6 +60,8 @@ from signing.pades import (
     _free_field_name,
     _open,
     _stamp_style,
+    token_size,
+    tsa_failure,
     validation_context,
 )
 
@@ -268,8 +270,7 @@ class CitizenSigning:
         if level != "B-B":
             assert self._timestamper is not None
             if self._tst_size is None:
-                dummy = await self._timestamper.async_dummy_response(MD_ALGORITHM)
-                self._tst_size = len(dummy.dump())
+                self._tst_size = await token_size(self._timestamper, MD_ALGORITHM)
             size += self._tst_size + 256
         return 2 * size
 
@@ -426,10 +427,8 @@ class CitizenSigning:
             )
             output = BytesIO(prepared_pdf)
             await PdfTBSDocument.async_finish_signing(output, prepared, signature_cms)
-        except TimestampRequestError as exc:
-            raise TimestampUnavailable(str(exc)) from None
-        except OSError as exc:
-            raise TimestampUnavailable(str(exc)) from None
+        except (TimestampRequestError, OSError) as exc:
+            raise tsa_failure(exc) from None
         except PyHankoSigningError as exc:
             raise SigningError(str(exc)) from None
         return output.getvalue()

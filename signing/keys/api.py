@@ -81,6 +81,12 @@ class KeyStore(Protocol):
         ``KeyStoreUnavailable``."""
         ...
 
+    def sign_digest(self, key_id: str, digest: bytes, algorithm: SignatureAlgorithm) -> bytes:
+        """Sign a digest already computed with ``algorithm``'s hash (what a CSC
+        ``signHash`` receives).  Raises what ``sign`` raises, and ``UnsupportedAlgorithm``
+        for a digest of the wrong length."""
+        ...
+
     def delete(self, key_id: str) -> None:
         """Destroy the key pair; a no-op for an unknown id."""
         ...

@@ -303,12 +303,19 @@ class Pkcs11KeyStore:
         return self._run(f"reading the public key {key_id!r}", call)
 
     def sign(self, key_id: str, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
+        digest = algorithm.partition("_")[0]
+        if digest not in _DIGEST_INFO_PREFIX:
+            raise UnsupportedAlgorithm(algorithm, key_id)
+        return self.sign_digest(key_id, hashlib.new(digest, data).digest(), algorithm)
+
+    def sign_digest(self, key_id: str, hashed: bytes, algorithm: SignatureAlgorithm) -> bytes:
         check_key_id(key_id)
         digest, _, family = algorithm.partition("_")
         prefix = _DIGEST_INFO_PREFIX.get(digest)
         if prefix is None or family not in ("rsa", "ecdsa"):
             raise UnsupportedAlgorithm(algorithm, key_id)
-        hashed = hashlib.new(digest, data).digest()
+        if len(hashed) != hashlib.new(digest).digest_size:
+            raise UnsupportedAlgorithm(algorithm, key_id)
 
         def call(session: pkcs11.Session) -> bytes:
             for attempt in (1, 2):

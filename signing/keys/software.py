@@ -22,7 +22,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from signing.errors import KeyExists, KeyNotFound, KeyStoreUnavailable, UnsupportedAlgorithm
@@ -189,6 +189,19 @@ class SoftwareKeyStore:
             return sign_with(key, data, algorithm)
         except UnsupportedAlgorithm:
             raise UnsupportedAlgorithm(algorithm, key_id) from None
+
+    def sign_digest(self, key_id: str, digest: bytes, algorithm: SignatureAlgorithm) -> bytes:
+        hash_name, _, family = algorithm.partition("_")
+        hash_cls = _HASHES.get(hash_name)
+        if hash_cls is None or len(digest) != hash_cls().digest_size:
+            raise UnsupportedAlgorithm(algorithm, key_id)
+        _, key = self._load(key_id)
+        prehashed = utils.Prehashed(hash_cls())
+        if family == "rsa" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(digest, padding.PKCS1v15(), prehashed)
+        if family == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(digest, ec.ECDSA(prehashed))
+        raise UnsupportedAlgorithm(algorithm, key_id)
 
     def delete(self, key_id: str) -> None:
         with self._lock:

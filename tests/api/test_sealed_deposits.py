@@ -14,6 +14,7 @@ from asn1crypto.algos import DigestAlgorithm
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 
+from kho.registry_cli import register_agency_issuer
 from signing.pades import validation_context
 from tests import factories as f
 from tests.factories import cheap_passwords  # noqa: F401 (fixture)
@@ -22,8 +23,12 @@ from vault import Actor, ActorType
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
-async def _sealed_deposit(client, services, level: str | None = None, content: bytes | None = None):
+async def _sealed_deposit(
+    client, services, level: str | None = None, content: bytes | None = None, register=True
+):
     headers, code = await f.agency_headers(services, client)
+    if register:
+        await register_agency_issuer(services, code, f"Cơ quan {code}", ["birth_certificate"])
     form = {"personal_id": f.personal_id(), "sign": "true", "doc_type": "birth_certificate"}
     if level:
         form["level"] = level
@@ -138,3 +143,10 @@ async def test_tsa_answers_rfc3161_requests(client, services):
     assert info["nonce"].native == nonce
     wrong = await client.post("/tsa", content=req, headers={"content-type": "text/plain"})
     f.assert_problem(wrong, 415, "unsupported-media-type")
+
+
+async def test_an_agency_seals_only_types_it_is_registered_for(client, services):
+    r, _ = await _sealed_deposit(client, services, register=False)
+    body = f.assert_problem(r, 422, "issuer-not-authorized")
+    assert body["doc_type"] == "birth_certificate"
+    assert await f.document_count(services) == 0

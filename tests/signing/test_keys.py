@@ -3,6 +3,7 @@ software store's files, and the PKCS#11 store's custody and failure modes."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from io import BytesIO
@@ -77,6 +78,24 @@ def test_generate_then_sign_verifies_with_the_public_key(
     assert store.public_key("seal.1") == spki
     assert store.algorithm("seal.1") == algorithm
     assert store.exists("seal.1")
+
+
+@pytest.mark.parametrize("digest", ["sha256", "sha384", "sha512"])
+@pytest.mark.parametrize(("algorithm", "family"), [("rsa-2048", "rsa"), ("ecdsa-p256", "ecdsa")])
+def test_sign_digest_verifies_as_a_signature_of_the_data(
+    store: KeyStore, algorithm: KeyAlgorithm, family: str, digest: str
+) -> None:
+    spki = store.generate("digest.1", algorithm)
+    hashed = hashlib.new(digest, b"data").digest()
+    scheme: SignatureAlgorithm = f"{digest}_{family}"  # type: ignore[assignment]
+
+    signature = store.sign_digest("digest.1", hashed, scheme)
+
+    _verify(spki, signature, b"data", family, digest)
+    with pytest.raises(UnsupportedAlgorithm):
+        store.sign_digest("digest.1", hashed[:-1], scheme)
+    with pytest.raises(KeyNotFound):
+        store.sign_digest("nope", hashed, scheme)
 
 
 def test_wrong_scheme_for_the_key_is_refused(store: KeyStore) -> None:
