@@ -100,7 +100,8 @@ class ContentStream(msgspec.Struct, frozen=True, kw_only=True):
         return self.end - self.start
 
 
-def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
+def _document_from(row: Any, agency_code: str | None, agency_name: str | None) -> Document:
+    """A ``Document`` from a document row, ORM or Core (the same column names)."""
     return Document(
         id=row.id,
         owner_id=row.owner_id,
@@ -112,8 +113,8 @@ def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
         size=row.size,
         sha256=row.sha256,
         issuer_agency_id=row.issuer_agency_id,
-        issuer_agency_code=agency.code if agency else None,
-        issuer_agency_name=agency.name if agency else None,
+        issuer_agency_code=agency_code,
+        issuer_agency_name=agency_name,
         issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
         legal_hold=row.legal_hold,
         created_at=row.created_at,
@@ -123,6 +124,10 @@ def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
         status_changed_at=row.status_changed_at,
         verification_code=row.verification_code,
     )
+
+
+def _to_document(row: DocumentRow, agency: AgencyRow | None) -> Document:
+    return _document_from(row, agency.code if agency else None, agency.name if agency else None)
 
 
 def _with_agency(q: Select[DocumentRow]) -> Select[DocumentRow, AgencyRow]:
@@ -141,28 +146,7 @@ _DOCUMENT_VIEW = select(
 
 
 def _view_to_document(row: Row[*tuple[Any, ...]]) -> Document:
-    return Document(
-        id=row.id,
-        owner_id=row.owner_id,
-        title=row.title,
-        doc_type=row.doc_type,
-        provenance=Provenance(row.provenance),
-        content_type=row.content_type,
-        filename=row.filename,
-        size=row.size,
-        sha256=row.sha256,
-        issuer_agency_id=row.issuer_agency_id,
-        issuer_agency_code=row.agency_code,
-        issuer_agency_name=row.agency_name,
-        issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
-        legal_hold=row.legal_hold,
-        created_at=row.created_at,
-        source_document_id=row.source_document_id,
-        status_reason=row.status_reason,
-        superseded_by_id=row.superseded_by_id,
-        status_changed_at=row.status_changed_at,
-        verification_code=row.verification_code,
-    )
+    return _document_from(row, row.agency_code, row.agency_name)
 
 
 _documents = Base.metadata.tables["documents"]
