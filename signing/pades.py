@@ -15,18 +15,23 @@ import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
+import segno
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from asn1crypto.algos import SignedDigestAlgorithm
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.content import ResourceType
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
-from pyhanko.pdf_utils.generic import StreamObject
+from pyhanko.pdf_utils.generic import StreamObject, pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError as PyHankoPdfError
-from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
@@ -34,7 +39,7 @@ from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
-from pyhanko.stamp import BaseStampStyle, QRStampStyle
+from pyhanko.stamp import BaseStampStyle, TextStamp, TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathError
 from pyhanko_certvalidator.errors import ValidationError as CertValidationError
@@ -53,6 +58,7 @@ from signing.keys.api import KeyStore, signature_algorithm_for
 from signing.models import PADES_LEVELS, Credential, PadesLevel, ValidationMaterial
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+STAMP_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class VisibleStamp(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +71,8 @@ class VisibleStamp(msgspec.Struct, frozen=True, kw_only=True):
     box: tuple[int, int, int, int] = (340, 30, 565, 120)
     heading: str = "Ký số bởi"
     time_label: str = "Thời gian"
+    signer: str | None = None
+    """The name shown; by default the signing certificate's common name."""
 
 
 class StoreSigner(Signer):
@@ -152,6 +160,27 @@ def _font_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
+class _ThousandUnitGlyphs(GlyphAccumulator):
+    """A ``GlyphAccumulator`` that measures in 1/1000 em, as PDF glyph space does.
+
+    pyHanko writes the font's own units into ``/W`` and the ``TJ`` adjustments, which PDF
+    reads as thousandths of an em: right for 1000-unit fonts, but DejaVu has 2048 units
+    per em, so every glyph advanced about twice its width (widely spaced text)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._font_units = self.units_per_em
+        self.units_per_em = 1000
+        self.hb_font.scale = (1000, 1000)
+
+    def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
+        cached = self._glyphs.get(glyph_id)
+        if cached is None:
+            cid, width = super()._get_cid_and_width(glyph_id)
+            cached = self._glyphs[glyph_id] = (cid, round(width * 1000 / self._font_units))
+        return cached
+
+
 @dataclasses.dataclass(frozen=True)
 class _InMemoryFont(GlyphAccumulatorFactory):
     # Note: pyHanko's factory opens the font file and never closes it; reading it once
@@ -161,7 +190,7 @@ class _InMemoryFont(GlyphAccumulatorFactory):
     ) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        return GlyphAccumulator(
+        return _ThousandUnitGlyphs(
             writer=writer,
             font_handle=BytesIO(_font_bytes(Path(self.font_file))),
             font_size=self.font_size,
@@ -169,13 +198,170 @@ class _InMemoryFont(GlyphAccumulatorFactory):
         )
 
 
+# Note: pyHanko hands the stamp the signing time formatted with ``timestamp_format``;
+# ISO 8601 with an offset parses back exactly, to be shown in Vietnam's time zone.
+_ISO_TIME = "%Y-%m-%dT%H:%M:%S%z"
+_QR_QUIET_ZONE = 4  # modules, as ISO/IEC 18004 asks
+
+
+@dataclasses.dataclass(frozen=True)
+class KhoStampStyle(TextStampStyle):
+    """Kho's visible signature: a QR code (segno, drawn as vector rectangles) on the
+    left; on the right the signer's name and the signing time (``STAMP_TIMEZONE``,
+    dd/mm/yyyy HH:MM) in an embedded font.  Long lines wrap at spaces, and the font
+    shrinks (down to ``min_font_size``) until the text fits the box; whatever still
+    does not fit is clipped to the box, never drawn outside it."""
+
+    font_file: str = str(DEFAULT_FONT)
+    heading: str = "Ký số bởi"
+    time_label: str = "Thời gian"
+    signer: str | None = None
+    max_font_size: float = 8.0
+    min_font_size: float = 4.0
+    padding: float = 4.0
+    line_spacing: float = 1.2
+    timestamp_format: str = _ISO_TIME
+    border_width: int = 1
+
+    def create_stamp(
+        self, writer: BasePdfFileWriter, box: layout.BoxConstraints, text_params: dict[str, Any]
+    ) -> KhoStamp:
+        return KhoStamp(writer, self, box, dict(text_params))
+
+
+def qr_matrix(url: str) -> tuple[bytearray, ...]:
+    """The QR code's modules for ``url`` (rows top to bottom, 1 = dark), no quiet zone."""
+    return tuple(segno.make(url, error="m", micro=False).matrix)
+
+
+def _qr_ops(url: str, x: float, y: float, side: float) -> bytes:
+    """Draw ``url``'s QR code in the square ``(x, y, side)``: a white square (the quiet
+    zone) and one path of dark runs, filled at once so no seams show between modules."""
+    matrix = qr_matrix(url)
+    n = len(matrix)
+    module = side / (n + 2 * _QR_QUIET_ZONE)
+    ops = [
+        b"q 1 g %.3f %.3f %.3f %.3f re f 0 g" % (x, y, side, side),
+        b"%.4f 0 0 %.4f %.3f %.3f cm"
+        % (module, module, x + _QR_QUIET_ZONE * module, y + _QR_QUIET_ZONE * module),
+    ]
+    for r, row in enumerate(matrix):
+        c = 0
+        while c < n:
+            if row[c] & 1:
+                start = c
+                while c < n and row[c] & 1:
+                    c += 1
+                ops.append(b"%d %d %d 1 re" % (start, n - 1 - r, c - start))
+            else:
+                c += 1
+    ops.append(b"f Q")
+    return b"\n".join(ops)
+
+
+def _wrap(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Greedy word wrap of ``text`` to ``width``; a word wider than a line is broken
+    between characters."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}" if current else word
+        if measure(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        for char in word:
+            if current and measure(current + char) > width:
+                lines.append(current)
+                current = ""
+            current += char
+    if current:
+        lines.append(current)
+    return lines
+
+
+class KhoStamp(TextStamp):
+    """Renders a ``KhoStampStyle`` (see there)."""
+
+    style: KhoStampStyle
+
+    def __init__(
+        self,
+        writer: BasePdfFileWriter,
+        style: KhoStampStyle,
+        box: layout.BoxConstraints,
+        text_params: dict[str, Any],
+    ) -> None:
+        super().__init__(writer, style, text_params=text_params, box=box)
+        self._params = text_params
+
+    def _time(self) -> str:
+        raw = self._params.get("ts")
+        try:
+            when = datetime.strptime(str(raw), _ISO_TIME)
+        except ValueError:
+            when = datetime.now(UTC)
+        return when.astimezone(STAMP_TIMEZONE).strftime("%d/%m/%Y %H:%M")
+
+    def _render_inner_content(self) -> list[bytes]:
+        style = self.style
+        width, height, pad = float(self.box.width), float(self.box.height), style.padding
+        url = self._params.get("url")
+        ops = [b"q 0 0 %g %g re W n" % (width, height)]
+        text_x = pad
+        if url:
+            side = max(0.0, min(height - 2 * pad, width / 2))
+            ops.append(_qr_ops(str(url), pad, (height - side) / 2, side))
+            text_x += side + pad
+        text_width = width - text_x - pad
+        text_height = height - 2 * pad
+
+        assert self.writer is not None
+        engine = _InMemoryFont(style.font_file).create_font_engine(self.writer)
+        signer = style.signer or str(self._params.get("signer") or "")
+        paragraphs = [f"{style.heading}: {signer}", f"{style.time_label}: {self._time()}"]
+        size = style.max_font_size
+        while True:
+            engine.font_size = size  # type: ignore[assignment]
+
+            def measure(text: str, size: float = size) -> float:
+                return engine.shape(text, with_actual_text=False).x_advance * size
+
+            lines = [line for p in paragraphs for line in _wrap(p, text_width, measure)]
+            leading = size * style.line_spacing
+            if len(lines) * leading <= text_height or size <= style.min_font_size:
+                break
+            size = max(style.min_font_size, size - 0.5)
+
+        self.set_resource(
+            category=ResourceType.FONT, name=pdf_name("/F1"), value=engine.as_resource()
+        )
+        # Note: centre the block vertically; a line's baseline sits ~0.24 em (DejaVu's
+        # descent) above the bottom of its line box.
+        top = (height + min(len(lines) * leading, text_height)) / 2
+        ops.append(b"0 g")
+        for i, line in enumerate(lines):
+            baseline = top - (i + 1) * leading + (leading - size) / 2 + 0.24 * size
+            if baseline < pad - 0.24 * size:
+                break  # Note: clipped anyway; do not emit text nobody can see.
+            shaped = engine.shape(line).graphics_ops
+            ops.append(
+                b"BT /F1 %g Tf 1 0 0 1 %.3f %.3f Tm %s ET" % (size, text_x, baseline, shaped)
+            )
+        ops.append(b"Q")
+        return ops
+
+
 def _stamp_style(font: Path, stamp: VisibleStamp) -> BaseStampStyle:
-    return QRStampStyle(
-        stamp_text=f"{stamp.heading}: %(signer)s\n{stamp.time_label}: %(ts)s",
-        text_box_style=TextBoxStyle(font=_InMemoryFont(str(font), font_size=8), font_size=8),
-        timestamp_format="%d/%m/%Y %H:%M:%S %Z",
-        border_width=1,
-        background=None,
+    """The style for ``stamp``; pass ``{"url": stamp.verification_url}`` as pyHanko's
+    ``appearance_text_params``."""
+    return KhoStampStyle(
+        font_file=str(font),
+        heading=stamp.heading,
+        time_label=stamp.time_label,
+        signer=stamp.signer,
     )
 
 
@@ -239,7 +425,7 @@ async def seal(
         stamp_style=style,
         new_field_spec=new_field,
     )
-    out = BytesIO()
+    out = _PresizedOutput(len(pdf) + _update_margin(bytes_reserved, stamp, long_term))
     try:
         await pdf_signer.async_sign_pdf(
             writer,
@@ -261,7 +447,61 @@ async def seal(
         raise RevocationInfoUnavailable(f"{type(exc).__name__}: {exc}") from None
     except PyHankoPdfError as exc:
         raise PdfMalformed(str(exc)) from None
-    return out.getvalue()
+    return out.finish()
+
+
+def _update_margin(bytes_reserved: int | None, stamp: VisibleStamp | None, long_term: bool) -> int:
+    """A generous size for the incremental update: the signature placeholder, the
+    signature dictionary and xref, plus the stamp (QR code, font subset) and the DSS."""
+    margin = (bytes_reserved or 16_384) + 16_384
+    if stamp is not None:
+        margin += 65_536
+    if long_term:
+        margin += 131_072
+    return margin
+
+
+class _PresizedOutput(BytesIO):
+    """A ``BytesIO`` whose buffer is allocated once, zero-filled, at ``capacity`` bytes,
+    so pyHanko's writes never regrow it (each regrowth over-allocates by 1/8 and may
+    copy).  The zeros past what was written stay invisible: ``end`` tracks the furthest
+    byte written, and seeking from the end, reading and ``finish`` all stop there."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        # Note: writing past the end makes CPython allocate exactly that much in one go.
+        super().seek(capacity)
+        super().write(b"\0")
+        super().seek(0)
+        self.end = 0
+
+    def write(self, data: Any) -> int:
+        written = super().write(data)
+        self.end = max(self.end, self.tell())
+        return written
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 2:
+            return super().seek(self.end + offset)
+        return super().seek(offset, whence)
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = max(0, self.end - self.tell())
+        return super().read(left if size is None or size < 0 else min(size, left))
+
+    def read1(self, size: int | None = -1) -> bytes:
+        return self.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        left = max(0, self.end - self.tell())
+        return super().readinto(view[:left] if len(view) > left else view)
+
+    def finish(self) -> bytes:
+        """The bytes written, handing over the buffer itself where CPython allows (it
+        shrinks an unshared buffer in place instead of copying it)."""
+        self.truncate(self.end)
+        return self.getvalue()
 
 
 async def token_size(timestamper: TimeStamper, md_algorithm: str = "sha256") -> int:
