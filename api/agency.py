@@ -63,8 +63,8 @@ class AgencyController(Controller):
             if "title" in fields:
                 check_fields(fields["title"], fields.get("doc_type"))
             seal = _bool_field(fields, "sign")
-            level = fields.get("level", "B-LT")
-            if level not in PADES_LEVELS:
+            level = fields.get("level") or None  # None: B-LT, or B-T if revocation is unreachable
+            if level is not None and level not in PADES_LEVELS:
                 raise InvalidInput("level", f"must be one of {', '.join(PADES_LEVELS)}")
             owner_id, created = await vault.open_vault(fields["personal_id"])
             if created:

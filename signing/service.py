@@ -14,7 +14,7 @@ import img2pdf
 from pyhanko.sign.timestamps.api import TimeStamper
 
 from signing.csc.client import CitizenSigning
-from signing.errors import ScanUnusable
+from signing.errors import RevocationInfoUnavailable, ScanUnusable
 from signing.keys import KeyStore, SoftwareKeyStore
 from signing.models import Credential, PadesLevel, PkiSettings
 from signing.pades import Sealer
@@ -92,24 +92,28 @@ class SigningService:
         return self.pki.agency_seal(code, name)
 
     async def seal_for_agency(
-        self, pdf: bytes, *, agency_code: str, agency_name: str, level: PadesLevel = "B-LT"
+        self,
+        pdf: bytes,
+        *,
+        agency_code: str,
+        agency_name: str,
+        level: PadesLevel | None = None,
     ) -> bytes:
-        """Seal ``pdf`` with the agency's seal at ``level`` (an incremental update).
+        """Seal ``pdf`` with the agency's seal (an incremental update).
 
-        Raises the ``signing.errors`` types (``PdfEncrypted``, ``PdfMalformed``,
-        ``PdfLocked``, ``TimestampUnavailable``, ...); nothing half-signed is returned.
+        ``level=None`` is the default of DESIGN.md: B-LT, or B-T when no revocation data
+        is reachable (e.g. an outside TSA whose chain Kho cannot vouch for); an explicit
+        ``level`` is kept or fails.  Raises the ``signing.errors`` types
+        (``PdfEncrypted``, ``PdfMalformed``, ``PdfLocked``, ``TimestampUnavailable``,
+        ``RevocationInfoUnavailable``...); nothing half-signed is returned.
         """
         await self.ready()
         credential = await anyio.to_thread.run_sync(
             self.agency_credential, agency_code, agency_name
         )
         _, _, sealer = self._open()
-        return await _off_loop(
-            sealer.seal,
-            pdf,
-            credential,
-            level=level,
-            reason="Kết quả giải quyết thủ tục hành chính",
+        return await _seal(
+            sealer, pdf, credential, level, reason="Kết quả giải quyết thủ tục hành chính"
         )
 
     async def certify_copy(
@@ -120,7 +124,7 @@ class SigningService:
         agency_name: str,
         official_id: str,
         official_name: str,
-        level: PadesLevel = "B-LT",
+        level: PadesLevel | None = None,
     ) -> bytes:
         """A certified electronic copy (chứng thực bản sao điện tử từ bản chính): page
         images (JPEG/PNG, embedded losslessly by img2pdf) or one scanned PDF, signed
@@ -137,12 +141,8 @@ class SigningService:
             self.pki.official, agency_code, agency_name, official_id, official_name
         )
         _, _, sealer = self._open()
-        return await _off_loop(
-            sealer.seal,
-            pdf,
-            credential,
-            level=level,
-            reason="Chứng thực bản sao điện tử từ bản chính",
+        return await _seal(
+            sealer, pdf, credential, level, reason="Chứng thực bản sao điện tử từ bản chính"
         )
 
     async def crl(self, ca: str) -> bytes:
@@ -170,6 +170,19 @@ def _images_to_pdf(pages: list[bytes]) -> bytes:
         raise ScanUnusable(str(exc)) from None
     assert isinstance(out, bytes)
     return out
+
+
+async def _seal(
+    sealer: Sealer, pdf: bytes, credential: Credential, level: PadesLevel | None, *, reason: str
+) -> bytes:
+    """Seal at ``level``; ``None`` is DESIGN.md's default: B-LT, or B-T where no
+    revocation data is reachable."""
+    if level is not None:
+        return await _off_loop(sealer.seal, pdf, credential, level=level, reason=reason)
+    try:
+        return await _off_loop(sealer.seal, pdf, credential, level="B-LT", reason=reason)
+    except RevocationInfoUnavailable:
+        return await _off_loop(sealer.seal, pdf, credential, level="B-T", reason=reason)
 
 
 async def _off_loop(

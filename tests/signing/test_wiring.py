@@ -173,3 +173,15 @@ async def test_pki_and_seals_use_the_pkcs11_token_when_configured(
         assert status.intact and status.valid and status.trusted and status.bottom_line
     finally:
         await close_services(svc)
+
+
+async def test_the_default_seal_falls_back_to_b_t_when_revocation_is_unreachable(
+    remote_tsa_services: Services,
+) -> None:
+    """DESIGN: agencies seal at B-LT by default, B-T where no revocation data is reachable."""
+    sealed = await remote_tsa_services.signing.seal_for_agency(
+        PDF, agency_code="000.00.03.H29", agency_name="Sở Tư pháp"
+    )
+    reader = PdfFileReader(BytesIO(sealed))
+    assert "/DSS" not in reader.root  # no long-term data: B-T
+    assert reader.embedded_signatures[0].sig_object["/Contents"]
