@@ -11,7 +11,15 @@ from litestar.params import FromPath, JSONBody
 
 from api import schemas as s
 from api.auth import agency_actor, agency_with_scope
-from api.deps import Accounts, AnyPrincipal, RegistrySourceDep, Signing, Vault
+from api.deps import (
+    Accounts,
+    AnyPrincipal,
+    Receipts,
+    RegistrySourceDep,
+    Signing,
+    Vault,
+    VerifierFactory,
+)
 from api.documents import _bool_field, parse_document_id
 from api.errors import ApiProblem
 from api.uploads import read_pdf, receive_upload, single_chunk
@@ -19,6 +27,7 @@ from signing import PADES_LEVELS
 from vault import IssuerStatus, Provenance
 from vault.documents import StagedContent, check_fields
 from vault.errors import InvalidInput
+from verification.deposits import check_deposit
 from verification.errors import IssuerNotAuthorized
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -37,6 +46,8 @@ class AgencyController(Controller):
         principal: AnyPrincipal,
         signing: Signing,
         registry_source: RegistrySourceDep,
+        verifier_factory: VerifierFactory,
+        receipts: Receipts,
     ) -> Response[s.Deposit]:
         """Deposit an issued paper into a citizen's vault (scope ``deposit``).
 
@@ -54,6 +65,7 @@ class AgencyController(Controller):
             )
 
         opened: list[UUID] = []
+        sealed_here = False
 
         async def stage(
             chunks: AsyncIterable[bytes], filename: str | None, fields: dict[str, str]
@@ -70,6 +82,8 @@ class AgencyController(Controller):
             if created:
                 opened.append(owner_id)
             if seal:
+                nonlocal sealed_here
+                sealed_here = True
                 doc_type = fields.get("doc_type")
                 if not doc_type:
                     raise InvalidInput("doc_type", "must come before the file when sign=true")
@@ -97,8 +111,18 @@ class AgencyController(Controller):
             )
             assert form.staged is not None
             try:
-                if not form.fields.get("doc_type"):
+                doc_type = form.fields.get("doc_type")
+                if not doc_type:
                     raise InvalidInput("doc_type", "is required for a deposit")
+                if form.staged.looks_signed and not sealed_here:
+                    # A paper the agency signed itself is accepted only if it verifies as
+                    # this agency's, authorized for the type (issue: checked deposits).
+                    await check_deposit(
+                        await verifier_factory(),
+                        await vault.read_staged(form.staged),
+                        agency_code=agency.code,
+                        doc_type=doc_type,
+                    )
                 before = await vault.find_deposit(agency, key) if key else None
                 doc = await vault.commit(
                     form.staged,
@@ -118,7 +142,18 @@ class AgencyController(Controller):
             for owner_id in opened:  # a failed deposit leaves no empty vault behind
                 await vault.close_unused_vault(owner_id)
             raise
-        body = s.Deposit.for_citizen(doc, form.fields["personal_id"])
+        receipt = await receipts.issue(
+            {
+                "iss": "kho",
+                "deposit_id": str(doc.id),
+                "personal_id": form.fields["personal_id"],
+                "doc_type": doc.doc_type,
+                "sha256": doc.sha256,
+                "agency": agency.code,
+                "iat": int(doc.created_at.timestamp()),
+            }
+        )
+        body = s.Deposit.for_citizen(doc, form.fields["personal_id"], receipt=receipt)
         replayed = before is not None and before.id == doc.id
         return Response(
             body, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None

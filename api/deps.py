@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
 from litestar.di import NamedDependency
@@ -10,6 +11,7 @@ from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from signing import SigningService
 from signing.citizen import CitizenSignatures
+from signing.receipts import DepositReceipts
 from vault import AccountService, Principal, VaultService
 from vault.blobs.api import BlobStore
 from vault.db import Database
@@ -30,3 +32,5 @@ VerifierDep: TypeAlias = NamedDependency[Verifier]
 StoredDocumentsDep: TypeAlias = NamedDependency[StoredDocuments]
 PublicVerifyLimit: TypeAlias = NamedDependency[RateLimiter]
 RegistrySourceDep: TypeAlias = NamedDependency[DatabaseRegistrySource]
+VerifierFactory: TypeAlias = NamedDependency[Callable[[], Awaitable[Verifier]]]
+Receipts: TypeAlias = NamedDependency[DepositReceipts]

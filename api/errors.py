@@ -17,6 +17,7 @@ from signing import errors as sg
 from signing.citizen import EnrollmentElsewhere, NoSigningCredential, SigningSessionNotFound
 from vault import errors as v
 from verification import errors as vf
+from verification.deposits import DepositRejected
 
 log = structlog.get_logger("kho.api")
 
@@ -147,6 +148,18 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     sg.UnknownCredential: (404, "not-found", "Not found", lambda e: {}),
+    DepositRejected: (
+        422,
+        "deposit-rejected",
+        "The paper does not verify as this agency's",
+        lambda e: {
+            "verdict": e.report.verdict,
+            "reasons": [
+                {"code": r.code, "message_en": r.message_en, "message_vi": r.message_vi}
+                for r in e.report.reasons
+            ],
+        },
+    ),
     vf.IssuerNotAuthorized: (
         422,
         "issuer-not-authorized",
@@ -225,6 +238,7 @@ DOMAIN: dict[type[Exception], Row] = {
 }
 
 _SAFE_DETAIL = (
+    DepositRejected,
     vf.IssuerNotAuthorized,
     sg.ScanUnusable,
     sg.PdfEncrypted,

@@ -34,6 +34,7 @@ from signing.csc import (
 from signing.csc.remote import ClientCredentials, RemoteProvider
 from signing.http import HttpLoop
 from signing.keys.pkcs11 import Pkcs11KeyStore
+from signing.receipts import DepositReceipts
 from signing.tsa import HttpTimeStamper
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
 from vault.blobs.api import BlobStore
@@ -144,6 +145,7 @@ class Services:
                 else None
             ),
         )
+        self.receipts = DepositReceipts(self.signing)
         self.registry = RegistryService(self.database)
         self.registry_source = DatabaseRegistrySource(self.database)
         self._verifier: Verifier | None = None
@@ -262,6 +264,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "verifier": Provide(svc.verifier, use_cache=True),
             "stored_documents": Provide(svc.stored_documents),
             "registry_source": const(svc.registry_source),
+            "verifier_factory": const(svc.verifier),
+            "receipts": const(svc.receipts),
             "public_verify_limit": const(svc.public_verify_limit),
         },
         exception_handlers=api.exception_handlers(),

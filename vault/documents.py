@@ -383,7 +383,30 @@ class VaultService:
             sha256=hasher.hexdigest(),
             content_type=content_type,
             filename=validation.filename(filename, EXTENSIONS[content_type]),
+            looks_signed=inspector.looks_signed,
         )
+
+    async def read_staged(self, staged: StagedContent) -> bytes:
+        """The plaintext of a staged (not yet committed) blob, verified, in memory: for
+        checks that need the whole file (signature verification of a deposit)."""
+
+        def load(session: Session) -> tuple[bytes, int]:
+            owner = session.get(OwnerRow, staged.owner_id)
+            if owner is None:
+                raise OwnerNotFound(str(staged.owner_id))
+            return self._owner_key(owner), self._limits.segment_size
+
+        owner_key, segment_size = await self._db.run_read(load)
+        key = unwrap_key(owner_key, staged.wrapped_key, doc_key_context(staged.document_id))
+        row = _StagedRow(
+            id=staged.document_id,
+            owner_id=staged.owner_id,
+            blob_key=staged.blob_key,
+            size=staged.size,
+            sha256=staged.sha256,
+            segment_size=segment_size,
+        )
+        return b"".join([c async for c in self._plaintext(row, key, 0, staged.size, whole=True)])
 
     async def discard(self, staged: StagedContent) -> None:
         await self._discard_blob(staged.blob_key)
@@ -1076,6 +1099,16 @@ class StagedContent(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str
     content_type: str
     filename: str
+    looks_signed: bool = False
+
+
+class _StagedRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    owner_id: UUID
+    blob_key: str
+    size: int
+    sha256: str
+    segment_size: int
 
 
 class _Replayed(Exception):

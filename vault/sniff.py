@@ -58,6 +58,8 @@ class ContentInspector:
         self._type: str | None = None
         self._saw_obj = False
         self._carry = b""
+        self._signed = False
+        self._sig_carry = b""
 
     @property
     def content_type(self) -> str | None:
@@ -71,6 +73,10 @@ class ContentInspector:
             if self._type is None and len(self._head) >= _HEAD:
                 self._decide()
         self._tail = (self._tail + chunk)[-_TAIL:] if len(chunk) < _TAIL else chunk[-_TAIL:]
+        if self._type == PDF and not self._signed:
+            window = self._sig_carry + chunk
+            self._signed = b"/ByteRange" in window
+            self._sig_carry = window[-16:]
         if self._type == PDF and not self._saw_obj:
             window = self._carry + chunk
             self._saw_obj = _OBJ.search(window) is not None
@@ -89,6 +95,11 @@ class ContentInspector:
             self._saw_obj = _OBJ.search(head[start:]) is not None
         else:
             raise UnsupportedMediaType(_describe(head))
+
+    @property
+    def looks_signed(self) -> bool:
+        """A PDF with a signature dictionary (``/ByteRange``): worth verifying."""
+        return self._type == PDF and self._signed
 
     def finish(self) -> str:
         """Return the content type; raise if the file is not a whole PDF/JPEG/PNG."""

@@ -102,12 +102,19 @@ class Document(msgspec.Struct, kw_only=True):
 
 class Deposit(Document, kw_only=True):
     personal_id: str = ""
+    # proof of delivery: a compact JWS by Kho's service seal over deposit id, personal
+    # ID, document type, SHA-256 and time (certificate chain in its x5c header)
+    receipt: str | None = None
 
     @classmethod
-    def for_citizen(cls, d: DomainDocument, personal_id: str) -> Deposit:
+    def for_citizen(
+        cls, d: DomainDocument, personal_id: str, *, receipt: str | None = None
+    ) -> Deposit:
         base = Document.from_domain(d)
         return cls(
-            **{f: getattr(base, f) for f in Document.__struct_fields__}, personal_id=personal_id
+            **{f: getattr(base, f) for f in Document.__struct_fields__},
+            personal_id=personal_id,
+            receipt=receipt,
         )
 
 

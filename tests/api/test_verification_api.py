@@ -57,15 +57,19 @@ async def test_an_issued_sealed_paper_passes_then_fails_once_revoked(client, ser
 
 
 async def test_an_agency_outside_its_document_types_fails(client, services):
-    # Kho refuses to seal it (422), so the agency seals it itself and deposits the file.
+    # Kho refuses to seal it (422), so the agency seals it itself and tries to deposit it.
     agency, code = await f.agency_headers(services, client)
     await register_agency_issuer(services, code, f"Cơ quan {code}", ["diploma"])
     sealed = await services.signing.seal_for_agency(
         f.pdf("Giay khai sinh"), agency_code=code, agency_name=f"Cơ quan {code}"
     )
+    # The deposit itself is refused (checked deposits) ...
     pid, password = await f.citizen(services)
-    doc = (await f.deposit(client, agency, pid, sealed)).json()  # doc_type birth_certificate
+    refused = await f.deposit(client, agency, pid, sealed, expect=422)
+    assert "issuer.not_authorized_for_type" in {r["code"] for r in refused.json()["reasons"]}
+    # ... and a citizen who uploads the same file sees why it does not pass.
     citizen = await f.login(client, pid, password)
+    doc = await f.upload(client, citizen, sealed, doc_type="birth_certificate")
     report = await _report(client, citizen, doc["id"])
     assert report["verdict"] == "failed"
     assert "issuer.not_authorized_for_type" in _codes(report)
