@@ -20,9 +20,9 @@ from api.deps import (
     Vault,
     VerifierFactory,
 )
-from api.documents import _bool_field, parse_document_id
+from api.documents import parse_document_id
 from api.errors import ApiProblem
-from api.uploads import read_pdf, receive_upload, single_chunk
+from api.uploads import bool_field, read_pdf, receive_upload, single_chunk
 from signing import PADES_LEVELS
 from vault import IssuerStatus, Provenance
 from vault.documents import StagedContent, check_fields
@@ -74,7 +74,7 @@ class AgencyController(Controller):
                 raise InvalidInput("personal_id", "must come before the file in the form")
             if "title" in fields:
                 check_fields(fields["title"], fields.get("doc_type"))
-            seal = _bool_field(fields, "sign")
+            seal = bool_field(fields, "sign")
             level = fields.get("level") or None  # None: B-LT, or B-T if revocation is unreachable
             if level is not None and level not in PADES_LEVELS:
                 raise InvalidInput("level", f"must be one of {', '.join(PADES_LEVELS)}")
@@ -131,7 +131,7 @@ class AgencyController(Controller):
                     actor=agency_actor(principal, request),
                     provenance=Provenance.ISSUED,
                     agency=agency,
-                    legal_hold=_bool_field(form.fields, "legal_hold"),
+                    legal_hold=bool_field(form.fields, "legal_hold"),
                     idempotency_key=key,
                     action="document_deposited",
                 )

@@ -19,7 +19,7 @@ from api.errors import ApiProblem
 from api.ranges import Unsatisfiable, parse_range
 from api.uploads import receive_upload
 from vault import DocumentFilter, Provenance
-from vault.errors import DocumentNotFound, InvalidInput
+from vault.errors import DocumentNotFound
 
 
 def parse_document_id(raw: str) -> UUID:
@@ -177,12 +177,3 @@ class DocumentController(Controller):
         await vault.delete_document(
             owner.owner_id, parse_document_id(document_id), owner_actor(owner, request)
         )
-
-
-def _bool_field(fields: dict[str, str], name: str) -> bool:
-    value = fields.get(name, "false").strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no", ""):
-        return False
-    raise InvalidInput(name, "must be true or false")

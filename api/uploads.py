@@ -94,3 +94,13 @@ async def read_pdf(chunks: AsyncIterable[bytes], limit: int) -> bytes:
 async def single_chunk(data: bytes) -> AsyncIterator[bytes]:
     """``data`` as a one-chunk stream, for content made in memory (sealed PDFs)."""
     yield data
+
+
+def bool_field(fields: dict[str, str], name: str) -> bool:
+    """A form flag: true/1/yes or false/0/no/absent; anything else is ``InvalidInput``."""
+    value = fields.get(name, "false").strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no", ""):
+        return False
+    raise InvalidInput(name, "must be true or false")

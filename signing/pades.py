@@ -128,7 +128,8 @@ def validation_context(material: ValidationMaterial) -> ValidationContext:
     )
 
 
-def _open(pdf: bytes) -> IncrementalPdfFileWriter:
+def open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
+    """An incremental writer over ``pdf``; raises ``PdfEncrypted`` / ``PdfMalformed``."""
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
         if writer.prev.encrypted:
@@ -147,7 +148,8 @@ def _open(pdf: bytes) -> IncrementalPdfFileWriter:
     return writer
 
 
-def _free_field_name(writer: IncrementalPdfFileWriter) -> str:
+def free_field_name(writer: IncrementalPdfFileWriter) -> str:
+    """The first ``SignatureN`` field name the document does not use yet."""
     taken = {name for name, _, _ in fields.enumerate_sig_fields(writer.prev)}
     n = 1
     while f"Signature{n}" in taken:
@@ -354,7 +356,7 @@ class KhoStamp(TextStamp):
         return ops
 
 
-def _stamp_style(font: Path, stamp: VisibleStamp) -> BaseStampStyle:
+def stamp_style(font: Path, stamp: VisibleStamp) -> BaseStampStyle:
     """The style for ``stamp``; pass ``{"url": stamp.verification_url}`` as pyHanko's
     ``appearance_text_params``."""
     return KhoStampStyle(
@@ -394,8 +396,8 @@ async def seal(
     long_term = level in ("B-LT", "B-LTA")
     if long_term and validation_context is None:
         raise ValueError(f"{level} needs a validation context with revocation data")
-    writer = _open(pdf)
-    name = field_name or _free_field_name(writer)
+    writer = open_pdf(pdf)
+    name = field_name or free_field_name(writer)
     for existing, sig_obj, _ in fields.enumerate_sig_fields(writer.prev):
         if existing == name and sig_obj is not None:
             raise FieldInUse(name)
@@ -416,7 +418,7 @@ async def seal(
     appearance: dict[str, str] | None = None
     if stamp is not None:
         new_field = fields.SigFieldSpec(sig_field_name=name, on_page=stamp.page, box=stamp.box)
-        style = _stamp_style(font, stamp)
+        style = stamp_style(font, stamp)
         appearance = {"url": stamp.verification_url}
     pdf_signer = signers.PdfSigner(
         meta,

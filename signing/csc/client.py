@@ -57,9 +57,9 @@ from signing.models import ValidationMaterial
 from signing.pades import (
     DEFAULT_FONT,
     VisibleStamp,
-    _free_field_name,
-    _open,
-    _stamp_style,
+    free_field_name,
+    open_pdf,
+    stamp_style,
     token_size,
     tsa_failure,
     validation_context,
@@ -299,8 +299,8 @@ class CitizenSigning:
             if self._material is None:
                 raise RevocationInfoUnavailable("no validation material is configured for B-LT")
             vc = validation_context(self._material())
-        writer = _open(pdf)
-        name = field_name or _free_field_name(writer)
+        writer = open_pdf(pdf)
+        name = field_name or free_field_name(writer)
         for existing, sig_obj, _ in fields.enumerate_sig_fields(writer.prev):
             if existing == name and sig_obj is not None:
                 raise FieldInUse(name)
@@ -330,7 +330,7 @@ class CitizenSigning:
         new_field = style = appearance = None
         if stamp is not None:
             new_field = fields.SigFieldSpec(sig_field_name=name, on_page=stamp.page, box=stamp.box)
-            style = _stamp_style(self._font, stamp)
+            style = stamp_style(self._font, stamp)
             appearance = {"url": stamp.verification_url}
         pdf_signer = signers.PdfSigner(
             meta,
