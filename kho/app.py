@@ -28,10 +28,10 @@ from signing.csc import (
     CscEndpoints,
     CscService,
     CscSettings,
-    FileCredentialStore,
     SoftwareDigestKeyStore,
 )
 from signing.csc.remote import ClientCredentials, RemoteProvider
+from signing.csc.store import DatabaseCredentialStore
 from signing.http import HttpLoop
 from signing.keys.pkcs11 import Pkcs11KeyStore
 from signing.receipts import DepositReceipts
@@ -118,7 +118,7 @@ class Services:
             ),
         )
         self.csc = CscService(
-            FileCredentialStore(settings.data_dir / "csc"), keys, self.keyring, CscSettings()
+            DatabaseCredentialStore(self.database), keys, self.keyring, CscSettings()
         )
         self.csc_endpoints = CscEndpoints(self.csc)
         self.citizen_signatures = CitizenSignatures(
@@ -238,6 +238,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if settings.should_migrate_on_start:
             await svc.migrate()
+        if settings.is_sqlite:
+            # The embedded default has its demo PKI from the first start (CRLs, the TSA
+            # and agency seals answer at once, not after a first slow request).
+            await svc.signing.ready()
         try:
             yield
         finally:
