@@ -37,7 +37,15 @@ PG_ADMIN = os.environ.get("KHO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/p
 MASTER_KEY = "test:" + base64.b64encode(b"k" * 32).decode()
 PASSWORD = "correct horse battery"
 
-TABLES = ["signing_sessions", "audit_events", "tokens", "documents", "owners", "agencies"]
+TABLES = [
+    "csc_state",
+    "signing_sessions",
+    "audit_events",
+    "tokens",
+    "documents",
+    "owners",
+    "agencies",
+]
 
 
 @pytest.fixture(scope="session")
