@@ -199,6 +199,7 @@ def configure_logging(settings: Settings) -> None:
     # Note: Kho seals with revocation data it supplies itself and forbids network
     # fetching on purpose; pyHanko warns about exactly that on every B-LT seal.
     logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
