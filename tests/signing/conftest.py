@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,21 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pki(pki_dir: Path, keyring: LocalKeyRing) -> DemoPki:
     return DemoPki.open(pki_dir, keyring, PkiSettings(base_url=BASE_URL))
+
+
+@pytest.fixture(scope="session")
+def nssdb(tmp_path_factory: pytest.TempPathFactory, pki: DemoPki) -> str:
+    """A throw-away NSS database that trusts the demo root (as a person would do), for
+    poppler's ``pdfsig -nssdir``."""
+    path = tmp_path_factory.mktemp("nssdb")
+    root = path / "root.pem"
+    root.write_text(pki.export_root_pem())
+    subprocess.run(["certutil", "-N", "-d", f"sql:{path}", "--empty-password"], check=True)
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{path}", "-n", "kho-demo-root", "-t", "C,C,C", "-i", root],
+        check=True,
+    )
+    return f"sql:{path}"
 
 
 @pytest.fixture(scope="session")

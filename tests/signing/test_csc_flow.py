@@ -76,19 +76,6 @@ async def sign_pdf(
     return await signing.finish(client, started.state, started.prepared_pdf, pin=PIN, otp=code)
 
 
-@pytest.fixture(scope="module")
-def nssdb(tmp_path_factory: pytest.TempPathFactory, pki: DemoPki) -> str:
-    path = tmp_path_factory.mktemp("nssdb-csc")
-    root = path / "root.pem"
-    root.write_text(pki.export_root_pem())
-    subprocess.run(["certutil", "-N", "-d", f"sql:{path}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{path}", "-n", "kho-demo-root", "-t", "C,C,C", "-i", root],
-        check=True,
-    )
-    return f"sql:{path}"
-
-
 @pytest.mark.parametrize("level", ["B-T", "B-LT"])
 async def test_citizen_signature_validates_everywhere(
     level: CitizenLevel,

@@ -35,20 +35,6 @@ PDF = make_pdf(["Giay khai sinh", "Birth certificate"], title="Kho test")
 
 
 @pytest.fixture(scope="module")
-def nssdb(tmp_path_factory: pytest.TempPathFactory, pki: DemoPki) -> str:
-    """A throw-away NSS database that trusts the demo root (as a person would do)."""
-    path = tmp_path_factory.mktemp("nssdb")
-    root = path / "root.pem"
-    root.write_text(pki.export_root_pem())
-    subprocess.run(["certutil", "-N", "-d", f"sql:{path}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{path}", "-n", "kho-demo-root", "-t", "C,C,C", "-i", root],
-        check=True,
-    )
-    return f"sql:{path}"
-
-
-@pytest.fixture(scope="module")
 async def sealed(sealer: Sealer, agency: Credential) -> dict[PadesLevel, bytes]:
     return {
         level: await sealer.seal(PDF, agency, level=level, reason="Cấp bản sao", location="Hà Nội")
