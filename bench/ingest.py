@@ -38,6 +38,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import socket
@@ -261,6 +262,7 @@ class Server:
             KHO_MAX_UPLOAD_BYTES="1000000000",
         )
         self.env = env
+        self.agencies: list[tuple[str, str, str]] = []  # demo (code, client_id, secret)
 
     @property
     def pid(self) -> int:
@@ -273,6 +275,9 @@ class Server:
         )
         if demo.returncode != 0:
             raise BenchError(f"kho demo failed ({demo.returncode}): {demo.stderr[-2000:]}")
+        self.agencies = re.findall(
+            r"^\s*(\S+): client_id=(\S+) client_secret=(\S+)\s*$", demo.stdout, re.MULTILINE
+        )
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server
         self.proc = subprocess.Popen(
             [self.kho, "serve", "--host", HOST, "--port", str(self.port)],

@@ -47,9 +47,7 @@ import json
 import logging
 import os
 import platform
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -71,6 +69,9 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+# The server lifecycle (``kho demo`` then ``kho serve`` on a fresh data dir) is the
+# ingest benchmark's; bench/ is a namespace package under the project root.
+from bench.ingest import HOST, BenchError, Server
 from kho.samples import make_pdf
 from signing import DemoPki, LocalTimeStamper, PkiSettings, Sealer, TimeStampAuthority
 from signing.keys.software import SoftwareKeyStore, sign_with
@@ -78,7 +79,6 @@ from signing.models import Credential
 from signing.pades import validation_context
 from vault.keys import LocalKeyRing
 
-HOST = "127.0.0.1"
 KB, MB = 1_000, 1_000_000
 SIZES = {"100KB": 100 * KB, "5MB": 5 * MB}
 ALGORITHMS = ("rsa-2048", "ecdsa-p256")
@@ -93,10 +93,6 @@ TARGETS = {
     "http_blt_vs_floor_tsa_max": 3.0,  # same at B-LT / (floor + TSA round trip)
     "csc_p50_max_ms": 60.0,  # citizen CSC flow over HTTP, 100 KB
 }
-
-
-class BenchError(Exception):
-    """The run itself failed (not a missed target)."""
 
 
 @dataclass
@@ -318,83 +314,6 @@ async def measure_memory(s: Setup, pdf: bytes) -> dict[str, Any]:
 # -- over HTTP -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """``kho demo`` then ``kho serve`` on a fresh data dir (as bench/ingest.py does)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.log_path = workdir / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        kho = Path(sys.executable).parent / "kho"
-        self.kho = str(kho) if kho.exists() else (shutil.which("kho") or "kho")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("KHO_")}
-        self.env.update(
-            KHO_DATA_DIR=str(workdir / "data"),
-            KHO_QUOTA_BYTES="1000000000000",
-            KHO_MAX_UPLOAD_BYTES="1000000000",
-        )
-        self.agencies: list[tuple[str, str, str]] = []  # (code, client_id, client_secret)
-
-    def start(self) -> None:
-        demo = subprocess.run(
-            [self.kho, "demo"], env=self.env, capture_output=True, text=True, timeout=180
-        )
-        if demo.returncode != 0:
-            raise BenchError(f"kho demo failed ({demo.returncode}): {demo.stderr[-2000:]}")
-        self.agencies = re.findall(
-            r"^\s*(\S+): client_id=(\S+) client_secret=(\S+)\s*$", demo.stdout, re.MULTILINE
-        )
-        if not self.agencies:
-            raise BenchError(f"no agency credentials in `kho demo` output:\n{demo.stdout}")
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(
-            [self.kho, "serve", "--host", HOST, "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
-                conn.request("GET", "/health/live")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise BenchError("server did not answer /health/live within 60 s")
-
-    def check_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise BenchError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
-
-    def log_tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
 class Client:
     """One keep-alive HTTP/1.1 connection."""
 
@@ -584,6 +503,8 @@ def measure_http(plan: Plan, pdfs: dict[str, bytes], workdir: Path) -> dict[str,
             # Note: a seal that fails with a server error for one demo agency is recorded
             # (and reported as FAIL) and the next agency is tried, so the figures exist.
             res["agency_errors"] = []
+            if not server.agencies:
+                raise BenchError("no agency credentials in `kho demo` output")
             for code, client_id, secret in server.agencies:
                 token = agency_token(client, client_id, secret)
                 res["agency"] = code
