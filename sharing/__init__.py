@@ -1,1 +1,2 @@
-"""sharing package (see ../shared/DESIGN.md); built by its own issue."""
+"""Sharing and once-only: share links, consent requests, procedures and filings,
+notifications.  Built on the vault; nothing here imports HTTP."""

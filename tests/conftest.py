@@ -38,10 +38,15 @@ MASTER_KEY = "test:" + base64.b64encode(b"k" * 32).decode()
 PASSWORD = "correct horse battery"
 
 TABLES = [
+    "outbox",
+    "share_documents",
+    "shares",
+    "consent_requests",
     "csc_state",
     "signing_sessions",
     "audit_events",
     "tokens",
+    "officials",
     "documents",
     "owners",
     "agencies",

@@ -150,14 +150,32 @@ class DocumentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class OfficialRow(Base):
+    """A person who works for an agency (counter clerk, reviewer): signs in with the
+    agency's code, a username and a password; opens agency-audience shares and the
+    agency's inbox."""
+
+    __tablename__ = "officials"
+    __table_args__ = (UniqueConstraint("agency_id", "username", name="uq_officials_agency_user"),)
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    agency_id: Mapped[UUID] = mapped_column(ForeignKey("agencies.id"))
+    username: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class TokenRow(Base):
     __tablename__ = "tokens"
 
     id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # owner | agency
+    kind: Mapped[str] = mapped_column(String(16))  # owner | agency | official
     owner_id: Mapped[UUID | None] = mapped_column(ForeignKey("owners.id"), nullable=True)
     agency_id: Mapped[UUID | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
+    official_id: Mapped[UUID | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
     scopes: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -181,6 +199,26 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxRow(Base):
+    """One event to tell someone about (transactional outbox): written in the same
+    transaction as the change it reports, delivered later by a worker.  ``id`` is the
+    event id receivers deduplicate on."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "processed_at", "available_at"),)
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    owner_id: Mapped[UUID | None] = mapped_column(Uuid, nullable=True)
+    agency_id: Mapped[UUID | None] = mapped_column(Uuid, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class Database:
