@@ -9,6 +9,14 @@ from api.errors import exception_handlers
 from api.metrics import Metrics
 from api.ops import OpsController
 from api.pki import PkiController
+from api.shares import (
+    AccessLogController,
+    AgencyRequestController,
+    OfficialAuthController,
+    RequestController,
+    ShareController,
+    SharedController,
+)
 from api.signatures import SignatureController
 from api.verification import VerificationController
 
@@ -24,6 +32,12 @@ ROUTES = [
     SignatureController,
     CscController,
     VerificationController,
+    ShareController,
+    SharedController,
+    AccessLogController,
+    RequestController,
+    AgencyRequestController,
+    OfficialAuthController,
 ]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

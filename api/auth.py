@@ -52,7 +52,8 @@ async def provide_owner(principal: AnyPrincipal) -> Principal:
 
 
 def require_agency_scope(principal: AnyPrincipal, scope: str) -> Principal:
-    if principal.kind != "agency" or scope not in principal.scopes:
+    # An official acts for their agency with the agency's scopes.
+    if principal.kind not in ("agency", "official") or scope not in principal.scopes:
         raise ApiProblem(
             403,
             "insufficient-scope",
@@ -80,6 +81,13 @@ def owner_actor(principal: AnyPrincipal, request: Request[Any, Any, Any]) -> Act
 
 
 def agency_actor(principal: AnyPrincipal, request: Request[Any, Any, Any]) -> Actor:
+    if principal.kind == "official":
+        return Actor(
+            type=ActorType.OFFICIAL,
+            id=f"{principal.agency_code}/{principal.official_id}",
+            name=f"{principal.official_name} ({principal.agency_name})",
+            ip=client_ip(request),
+        )
     return Actor(
         type=ActorType.AGENCY,
         id=principal.agency_code,

@@ -9,6 +9,9 @@ from litestar.di import NamedDependency
 
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
+from sharing.access import AccessLog
+from sharing.requests import RequestService
+from sharing.shares import ShareService
 from signing import SigningService
 from signing.citizen import CitizenSignatures
 from signing.receipts import DepositReceipts
@@ -34,3 +37,8 @@ PublicVerifyLimit: TypeAlias = NamedDependency[RateLimiter]
 RegistrySourceDep: TypeAlias = NamedDependency[DatabaseRegistrySource]
 VerifierFactory: TypeAlias = NamedDependency[Callable[[], Awaitable[Verifier]]]
 Receipts: TypeAlias = NamedDependency[DepositReceipts]
+SharesDep: TypeAlias = NamedDependency[ShareService]
+RequestsDep: TypeAlias = NamedDependency[RequestService]
+AccessLogDep: TypeAlias = NamedDependency[AccessLog]
+ShareMissLimit: TypeAlias = NamedDependency[RateLimiter]
+OptionalPrincipal: TypeAlias = NamedDependency[Principal | None]

@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from api.multipart import MultipartError
+from sharing import errors as sh
 from signing import csc as csc_errors
 from signing import errors as sg
 from signing.citizen import EnrollmentElsewhere, NoSigningCredential, SigningSessionNotFound
@@ -117,6 +118,52 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {"issuer_status": e.status},
     ),
     v.OwnerExists: (409, "account-exists", "An account already exists", lambda e: {}),
+    v.OfficialExists: (409, "official-exists", "The official already exists", lambda e: {}),
+    v.OfficialNotFound: (404, "not-found", "Not found", lambda e: {}),
+    sh.ShareNotFound: (404, "not-found", "Not found", lambda e: {}),
+    sh.ShareGone: (
+        410,
+        "share-gone",
+        "This link no longer works",
+        lambda e: {"reason": e.reason},
+    ),
+    sh.SharePasswordRequired: (
+        401,
+        "share-password-required",
+        "This link is protected by a password",
+        lambda e: {},
+    ),
+    sh.SharePasswordWrong: (
+        401,
+        "share-password-wrong",
+        "Wrong password for this link",
+        lambda e: {"attempts_left": e.attempts_left},
+    ),
+    sh.ShareLocked: (
+        429,
+        "share-locked",
+        "Too many wrong passwords: this link is locked for a while",
+        lambda e: {"retry_after": e.retry_after},
+    ),
+    sh.ShareGrantInvalid: (
+        401,
+        "share-grant-invalid",
+        "The viewing grant is invalid or expired; open the link again",
+        lambda e: {},
+    ),
+    sh.ShareAudienceDenied: (
+        403,
+        "share-audience",
+        "This link is for officials of one agency",
+        lambda e: {"agency": e.agency_code},
+    ),
+    sh.RequestNotFound: (404, "not-found", "Not found", lambda e: {}),
+    sh.RequestClosed: (
+        409,
+        "request-closed",
+        "The request was already answered or has expired",
+        lambda e: {"request_status": e.status},
+    ),
     v.AgencyExists: (409, "agency-exists", "The agency already exists", lambda e: {}),
     v.IntegrityError: (
         500,
@@ -257,6 +304,12 @@ _SAFE_DETAIL = (
     v.StatusConflict,
     v.OwnerExists,
     v.AgencyExists,
+    v.OfficialExists,
+    sh.ShareGone,
+    sh.ShareLocked,
+    sh.SharePasswordWrong,
+    sh.ShareAudienceDenied,
+    sh.RequestClosed,
 )
 
 
@@ -269,7 +322,7 @@ def _domain_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
                 log.error("domain_error", error=type(exc).__name__, path=request.url.path)
             detail = str(exc) if isinstance(exc, _SAFE_DETAIL) else None
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            if isinstance(exc, v.LoginThrottled):
+            if isinstance(exc, v.LoginThrottled | sh.ShareLocked):
                 headers = {"Retry-After": str(exc.retry_after)}
             return problem(request, status, slug, title, detail, headers, **extra(exc))
     return _internal(request, exc)
@@ -328,6 +381,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         v.VaultError: _domain_handler,
         sg.SigningError: _domain_handler,
         vf.VerificationError: _domain_handler,
+        sh.SharingError: _domain_handler,
         MultipartError: _multipart_handler,
         ApiProblem: _api_problem_handler,
         HTTPException: _http_handler,

@@ -19,6 +19,11 @@ class RateLimiter:
         self._max = max_clients
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
+    def exhausted(self, client: str | None) -> bool:
+        """Whether ``client`` has no token left (nothing is taken)."""
+        tokens, last = self._buckets.get(client or "unknown", (self._burst, time.monotonic()))
+        return min(self._burst, tokens + (time.monotonic() - last) * self._rate) < 1.0
+
     def check(self, client: str | None) -> None:
         """Take one token for ``client``; raises a 429 problem (with Retry-After) if none."""
         key = client or "unknown"

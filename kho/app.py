@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import anyio.to_thread
 import structlog
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -22,6 +23,9 @@ from api.auth import provide_principal
 from api.ratelimit import RateLimiter
 from kho import migrate
 from kho.settings import Settings
+from sharing.access import AccessLog
+from sharing.requests import RequestService
+from sharing.shares import ShareService
 from signing import CA_NAMES, PkiSettings, SigningService
 from signing.citizen import CitizenSignatures
 from signing.csc import (
@@ -153,6 +157,12 @@ class Services:
         self.public_verify_limit = RateLimiter(
             settings.public_verify_per_minute, burst=max(1, settings.public_verify_per_minute // 3)
         )
+        self.shares = ShareService(self.database, self.vault)
+        self.requests = RequestService(self.database, self.vault)
+        self.access_log = AccessLog(self.database)
+        self.share_miss_limit = RateLimiter(
+            settings.share_misses_per_minute, burst=max(1, settings.share_miss_burst)
+        )
         self.metrics = api.Metrics()
 
     async def migrate(self) -> None:
@@ -272,7 +282,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "verifier_factory": const(svc.verifier),
             "receipts": const(svc.receipts),
             "public_verify_limit": const(svc.public_verify_limit),
+            "shares": const(svc.shares),
+            "requests": const(svc.requests),
+            "access_log": const(svc.access_log),
+            "share_miss_limit": const(svc.share_miss_limit),
         },
+        state=State({"base_url": settings.base_url}),
         exception_handlers=api.exception_handlers(),
         middleware=[svc.metrics.middleware],
         lifespan=[lifespan],

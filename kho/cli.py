@@ -80,6 +80,25 @@ async def _user_create(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _official_create(services: Services, args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        print("error: pass --password-stdin and the password on standard input", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    official = await services.accounts.create_official(
+        args.agency, args.username, args.name, password
+    )
+    print(f"created official {official.username} ({official.name}) of {official.agency_code}")
+    print("They sign in with POST /api/v1/auth/official-login {agency, username, password}.")
+    return 0
+
+
+async def _official_disable(services: Services, args: argparse.Namespace) -> int:
+    await services.accounts.set_official_active(args.agency, args.username, False)
+    print(f"disabled official {args.username} of {args.agency}; their tokens stop working")
+    return 0
+
+
 async def _agency_create(services: Services, args: argparse.Namespace) -> int:
     scopes = frozenset(args.scopes.split(",")) if args.scopes else None
     types = [t.strip() for t in (args.doc_types or "").split(",") if t.strip()]
@@ -210,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated document types this agency issues (registers it as an issuer)",
     )
     p.set_defaults(func=_async(_agency_create))
+
+    official = sub.add_parser("official", help="officials of agencies").add_subparsers(
+        dest="sub", required=True
+    )
+    p = official.add_parser("create", help="add an official to an agency")
+    p.add_argument("--agency", required=True, help="the agency's code")
+    p.add_argument("--username", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(func=_async(_official_create))
+    p = official.add_parser("disable", help="disable an official (tokens stop working)")
+    p.add_argument("--agency", required=True)
+    p.add_argument("--username", required=True)
+    p.set_defaults(func=_async(_official_disable))
 
     p = sub.add_parser("demo", help="seed demo citizens, agencies and documents (idempotent)")
     p.set_defaults(func=_async(_demo))

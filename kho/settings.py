@@ -34,6 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     revocation_policy: str = "hard-fail"  # or soft-fail: missing revocation data is indeterminate
     verify_workers: int = 1  # sandboxed PDF analysis processes
     public_verify_per_minute: int = 30  # POST /api/v1/verify per client
+    # share links: unknown tokens a client may try (per minute, and in one burst)
+    share_misses_per_minute: int = 30
+    share_miss_burst: int = 100
     log_level: str = "info"
     log_json: bool = False
     access_log: bool = False

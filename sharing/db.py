@@ -80,3 +80,20 @@ class ConsentRequestRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     share_id: Mapped[UUID | None] = mapped_column(Uuid, nullable=True)
     decision_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class ShareOpeningRow(Base):
+    """One opening of a share (one use): the grant it handed out lets the same viewer
+    fetch the share's documents for a while without spending more uses.  Only the
+    grant's SHA-256 is kept."""
+
+    __tablename__ = "share_openings"
+    __table_args__ = (Index("ix_share_openings_share_id", "share_id"),)
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    share_id: Mapped[UUID] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"))
+    grant_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -39,6 +39,7 @@ PASSWORD = "correct horse battery"
 
 TABLES = [
     "outbox",
+    "share_openings",
     "share_documents",
     "shares",
     "consent_requests",

@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 
 from vault import audit, validation
 from vault.crypto import new_key
-from vault.db import AgencyRow, AuditRow, Database, OwnerRow, TokenRow, utcnow
+from vault.db import AgencyRow, AuditRow, Database, OfficialRow, OwnerRow, TokenRow, utcnow
 from vault.errors import (
     AgencyExists,
     AgencyNotFound,
     AuthenticationFailed,
     InvalidInput,
     LoginThrottled,
+    OfficialExists,
+    OfficialNotFound,
     OwnerExists,
     OwnerNotFound,
 )
@@ -33,6 +35,7 @@ from vault.models import (
     Agency,
     AgencyCredentials,
     IssuedToken,
+    Official,
     Owner,
     OwnerStatus,
     Principal,
@@ -54,6 +57,7 @@ _TOKEN_LOOKUP = (
         TokenRow.kind,
         TokenRow.owner_id,
         TokenRow.agency_id,
+        TokenRow.official_id,
         TokenRow.scopes,
         TokenRow.expires_at,
         TokenRow.revoked_at,
@@ -61,9 +65,13 @@ _TOKEN_LOOKUP = (
         AgencyRow.code.label("agency_code"),
         AgencyRow.name.label("agency_name"),
         AgencyRow.active.label("agency_active"),
+        AgencyRow.scopes.label("agency_scopes"),
+        OfficialRow.name.label("official_name"),
+        OfficialRow.active.label("official_active"),
     )
     .outerjoin(OwnerRow, OwnerRow.id == TokenRow.owner_id)
     .outerjoin(AgencyRow, AgencyRow.id == TokenRow.agency_id)
+    .outerjoin(OfficialRow, OfficialRow.id == TokenRow.official_id)
     .where(TokenRow.token_hash == bindparam("digest"))
 )
 
@@ -238,9 +246,9 @@ class AccountService:
         token = secrets.token_urlsafe(32)  # security: 256 bits from the OS CSPRNG
         now = utcnow()
         ttl = (
-            self._limits.token_ttl_seconds
-            if kind == "owner"
-            else self._limits.agency_token_ttl_seconds
+            self._limits.agency_token_ttl_seconds
+            if kind == "agency"
+            else self._limits.token_ttl_seconds
         )
         row = TokenRow(
             id=uuid7(),
@@ -270,6 +278,20 @@ class AccountService:
                 return Principal(kind="owner", token_id=row.id, owner_id=row.owner_id)
             if row.agency_code is None or not row.agency_active:
                 raise AuthenticationFailed()
+            if row.kind == "official":
+                if not row.official_active:
+                    raise AuthenticationFailed()
+                # An official acts with the agency's current scopes.
+                return Principal(
+                    kind="official",
+                    token_id=row.id,
+                    agency_id=row.agency_id,
+                    agency_code=row.agency_code,
+                    agency_name=row.agency_name,
+                    scopes=frozenset(row.agency_scopes.split()),
+                    official_id=row.official_id,
+                    official_name=row.official_name,
+                )
             return Principal(
                 kind="agency",
                 token_id=row.id,
@@ -366,3 +388,141 @@ class AccountService:
         return IssuedToken(
             token=token, expires_in=self._limits.agency_token_ttl_seconds, scopes=wanted
         )
+
+    # -- officials --------------------------------------------------------------------
+
+    async def create_official(
+        self, agency_code: str, username: str, name: str, password: str
+    ) -> Official:
+        """Add a person who works for an agency.  Raises ``AgencyNotFound``,
+        ``InvalidInput`` (malformed username or name, weak password) or ``OfficialExists``."""
+        username = validation.username(username)
+        name = validation.name(name)
+        if (why := check_password_strength(password)) is not None:
+            raise InvalidInput("password", why)
+        pw_hash = await hash_password(password)
+
+        def tx(session: Session) -> Official:
+            agency = session.scalar(select(AgencyRow).where(AgencyRow.code == agency_code))
+            if agency is None:
+                raise AgencyNotFound(agency_code)
+            taken = session.scalar(
+                select(OfficialRow.id).where(
+                    OfficialRow.agency_id == agency.id, OfficialRow.username == username
+                )
+            )
+            if taken is not None:
+                raise OfficialExists(agency_code, username)
+            row = OfficialRow(
+                id=uuid7(),
+                agency_id=agency.id,
+                username=username,
+                name=name,
+                password_hash=pw_hash,
+                active=True,
+                failed_logins=0,
+                created_at=utcnow(),
+            )
+            session.add(row)
+            return to_official(row, agency.code)
+
+        try:
+            return await self._db.run_write(tx)
+        except SQLIntegrityError:
+            raise OfficialExists(agency_code, username) from None
+
+    async def list_officials(self, agency_code: str) -> list[Official]:
+        def q(session: Session) -> list[Official]:
+            rows = session.execute(
+                select(OfficialRow, AgencyRow.code)
+                .join(AgencyRow, AgencyRow.id == OfficialRow.agency_id)
+                .where(AgencyRow.code == agency_code)
+                .order_by(OfficialRow.username)
+            ).all()
+            return [to_official(r[0], r[1]) for r in rows]
+
+        return await self._db.run_read(q)
+
+    async def set_official_active(self, agency_code: str, username: str, active: bool) -> None:
+        """Disable (or re-enable) an official; a disabled official's tokens stop working
+        at once."""
+
+        def tx(session: Session) -> None:
+            agency_id = session.scalar(select(AgencyRow.id).where(AgencyRow.code == agency_code))
+            row = session.scalar(
+                select(OfficialRow).where(
+                    OfficialRow.agency_id == agency_id, OfficialRow.username == username
+                )
+            )
+            if row is None:
+                raise OfficialNotFound(agency_code, username)
+            row.active = active
+
+        await self._db.run_write(tx)
+
+    async def official_login(self, agency_code: str, username: str, password: str) -> IssuedToken:
+        """Check an official's password and issue a bearer token.  Five failures within
+        the window throttle that official (``LoginThrottled``); raises
+        ``AuthenticationFailed`` without saying what was wrong."""
+        now = utcnow()
+        window = timedelta(seconds=LOGIN_WINDOW_SECONDS)
+
+        def load(session: Session) -> OfficialRow | None:
+            return session.scalar(
+                select(OfficialRow)
+                .join(AgencyRow, AgencyRow.id == OfficialRow.agency_id)
+                .where(
+                    AgencyRow.code == agency_code,
+                    AgencyRow.active.is_(True),
+                    OfficialRow.username == username[:80],
+                )
+            )
+
+        row = await self._db.run_read(load)
+        if (
+            row is not None
+            and row.failed_logins >= MAX_LOGIN_FAILURES
+            and row.failed_since is not None
+            and row.failed_since > now - window
+        ):
+            raise LoginThrottled(LOGIN_WINDOW_SECONDS)
+        stored = row.password_hash if row is not None and row.active else None
+        ok = await verify_password(stored, password)
+        if row is None:
+            raise AuthenticationFailed()
+        official_id = row.id
+
+        def record(session: Session) -> IssuedToken | None:
+            off = session.scalar(
+                select(OfficialRow).where(OfficialRow.id == official_id).with_for_update()
+            )
+            assert off is not None
+            if not ok:
+                if off.failed_since is None or off.failed_since <= now - window:
+                    off.failed_logins, off.failed_since = 0, now
+                off.failed_logins += 1
+                return None
+            off.failed_logins, off.failed_since = 0, None
+            token, issued = self._new_token("official", frozenset())
+            issued.agency_id = off.agency_id
+            issued.official_id = off.id
+            session.add(issued)
+            return IssuedToken(
+                token=token, expires_in=self._limits.token_ttl_seconds, scopes=frozenset()
+            )
+
+        result = await self._db.run_write(record)
+        if result is None:
+            raise AuthenticationFailed()
+        return result
+
+
+def to_official(row: OfficialRow, agency_code: str) -> Official:
+    return Official(
+        id=row.id,
+        agency_code=agency_code,
+        username=row.username,
+        name=row.name,
+        active=row.active,
+        created_at=row.created_at,
+    )

@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,17 @@ from vault.models import Actor, ActorType, AuditEvent
 
 GENESIS = "0" * 64
 INSERT_EVENT = Base.metadata.tables["audit_events"].insert()
+_owners = Base.metadata.tables["owners"]
+_LOCK_HEAD = (
+    select(_owners.c.audit_seq, _owners.c.audit_head)
+    .where(_owners.c.id == bindparam("owner_id"))
+    .with_for_update()
+)
+_ADVANCE_HEAD = (
+    _owners.update()
+    .where(_owners.c.id == bindparam("owner_id"))
+    .values(audit_seq=bindparam("seq"), audit_head=bindparam("head"))
+)
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
@@ -148,6 +160,32 @@ def append(
     owner.audit_head = row.hash
     session.add(row)
     return row
+
+
+def record(
+    conn: Session | Connection,
+    owner_id: UUID,
+    actor: Actor,
+    action: str,
+    *,
+    document_id: UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Add one event to ``owner_id``'s chain with Core statements, locking the owner row
+    for the rest of the caller's transaction; returns the event's column values."""
+    head = conn.execute(_LOCK_HEAD, {"owner_id": owner_id}).one()
+    event = new_event(
+        owner_id,
+        head.audit_seq,
+        head.audit_head,
+        actor,
+        action,
+        document_id=document_id,
+        detail=detail,
+    )
+    conn.execute(INSERT_EVENT, event)
+    conn.execute(_ADVANCE_HEAD, {"owner_id": owner_id, "seq": event["seq"], "head": event["hash"]})
+    return event
 
 
 def to_event(row: AuditRow) -> AuditEvent:

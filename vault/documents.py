@@ -149,6 +149,13 @@ def _view_to_document(row: Row[*tuple[Any, ...]]) -> Document:
     return _document_from(row, row.agency_code, row.agency_name)
 
 
+# Public for the packages above the vault that select documents in their own
+# transactions (a share's scope, a filing's papers): every document column plus the
+# issuing agency's code and name; ``view_to_document`` turns a row into a ``Document``.
+DOCUMENT_VIEW = _DOCUMENT_VIEW
+view_to_document = _view_to_document
+
+
 _documents = Base.metadata.tables["documents"]
 _owners = Base.metadata.tables["owners"]
 _LOCK_OWNER = (
@@ -684,9 +691,15 @@ class VaultService:
         actor: Actor,
         *,
         byte_range: tuple[int, int] | None = None,
-        action: str = "document_downloaded",
+        action: str | None = "document_downloaded",
+        detail: dict[str, Any] | None = None,
+        guard: Callable[[Session], None] | None = None,
     ) -> ContentStream:
-        """Audit the read (as ``action``), then stream the plaintext, verified.
+        """Audit the read (as ``action``, with ``detail``), then stream the plaintext,
+        verified.  ``action=None`` reads without an event: only for a caller that has
+        already recorded the access (a share's opening names its documents).  ``guard``
+        runs first in the same transaction and may raise to refuse the read (a share's
+        expiry, revocation and use count are checked there, with the bytes' key).
 
         Every segment is authenticated before its bytes are released; for a whole-file
         read the SHA-256 is checked before the last segment is released.  The first
@@ -701,6 +714,8 @@ class VaultService:
         )
 
         def tx(session: Session) -> tuple[Any, bytes, int, int]:
+            if guard is not None:
+                guard(session)
             conn = session.connection()
             row = conn.execute(doc_query).first()
             if row is None:
@@ -710,20 +725,21 @@ class VaultService:
                 raise OwnerNotFound(str(owner_id))
             key = self._content_key(row, owner_id, owner.kek_id, owner.wrapped_key)
             start, end = byte_range if byte_range else (0, row.size)
-            event = audit.new_event(
-                owner_id,
-                owner.audit_seq,
-                owner.audit_head,
-                actor,
-                action,
-                document_id=row.id,
-                detail={"range": [start, end]} if byte_range else {},
-            )
-            conn.execute(audit.INSERT_EVENT, event)
-            conn.execute(
-                _OWNER_ADVANCE,
-                {"owner_id": owner_id, "size": 0, "seq": event["seq"], "head": event["hash"]},
-            )
+            if action is not None:
+                event = audit.new_event(
+                    owner_id,
+                    owner.audit_seq,
+                    owner.audit_head,
+                    actor,
+                    action,
+                    document_id=row.id,
+                    detail=(detail or {}) | ({"range": [start, end]} if byte_range else {}),
+                )
+                conn.execute(audit.INSERT_EVENT, event)
+                conn.execute(
+                    _OWNER_ADVANCE,
+                    {"owner_id": owner_id, "size": 0, "seq": event["seq"], "head": event["hash"]},
+                )
             return row, key, start, end
 
         row, key, start, end = await self._db.run_write(tx)

@@ -74,6 +74,18 @@ class AgencyExists(VaultError):
         self.code = code
 
 
+class OfficialExists(VaultError):
+    def __init__(self, agency_code: str, username: str) -> None:
+        super().__init__(f"agency {agency_code} already has an official {username!r}")
+        self.agency_code = agency_code
+        self.username = username
+
+
+class OfficialNotFound(VaultError):
+    def __init__(self, agency_code: str, username: str) -> None:
+        super().__init__(f"agency {agency_code} has no official {username!r}")
+
+
 class InvalidInput(VaultError):
     """A value is malformed (bad personal ID, empty title, ...)."""
 

@@ -124,13 +124,25 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """Whoever a bearer token stands for."""
 
-    kind: str  # "owner" | "agency"
+    kind: str  # "owner" | "agency" | "official"
     token_id: UUID
     owner_id: UUID | None = None
     agency_id: UUID | None = None
     agency_code: str | None = None
     agency_name: str | None = None
     scopes: frozenset[str] = frozenset()
+    # an official (a person working for the agency): acts with the agency's scopes
+    official_id: UUID | None = None
+    official_name: str | None = None
+
+
+class Official(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    agency_code: str
+    username: str
+    name: str
+    active: bool
+    created_at: datetime
 
 
 class IssuedToken(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,7 +10,9 @@ from vault.errors import InvalidInput
 _PERSONAL_ID = re.compile(r"^[0-9]{12}$")
 _DOC_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _AGENCY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,79}$")
 MAX_TITLE = 500
+MAX_PURPOSE = 500
 
 
 def personal_id(value: str) -> str:
@@ -53,6 +55,23 @@ def doc_type(value: str | None) -> str | None:
 def agency_code(value: str) -> str:
     if not _AGENCY_CODE.fullmatch(value):
         raise InvalidInput("code", "must be 2-40 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def username(value: str) -> str:
+    value = value.strip().lower() if isinstance(value, str) else ""
+    if not _USERNAME.fullmatch(value):
+        raise InvalidInput("username", "must be 2-80 lower-case letters, digits, '.', '_' or '-'")
+    return value
+
+
+def purpose(value: str, *, required: bool = True) -> str:
+    """Why someone asks for or shares papers: shown to the citizen and in the access log."""
+    value = unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else ""
+    if required and not value:
+        raise InvalidInput("purpose", "must not be empty")
+    if len(value) > MAX_PURPOSE or _has_control(value):
+        raise InvalidInput("purpose", f"must be at most {MAX_PURPOSE} printable characters")
     return value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from vault import Actor, Document, VaultService
+from vault import Actor, ActorType, Document, VaultService
 from verification.models import IssuerStatus, VerificationReport
 from verification.pipeline import Verifier
 from verification.reasons import reason, verdict_of
@@ -35,6 +35,27 @@ class StoredDocuments:
             doc_type=doc.doc_type,
             expected_sha256=doc.sha256,
             issuer_status=issuer_status(doc),
+        )
+
+    async def report(self, doc: Document) -> VerificationReport:
+        """The report on a document the caller already holds (read through a share, a
+        request or a filing, whose access is recorded by that caller): from the cache
+        when the analysis is there, else the bytes are read (without another audit
+        event) and verified."""
+        if doc.content_type != PDF:
+            return unsigned_image(doc)
+        status = issuer_status(doc)
+        cached = await self._verifier.cached_report(
+            doc.sha256, doc_type=doc.doc_type, issuer_status=status
+        )
+        if cached is not None:
+            return cached
+        stream = await self._vault.open_content(
+            doc.owner_id, doc.id, Actor(type=ActorType.SYSTEM, name="verification"), action=None
+        )
+        pdf = b"".join([chunk async for chunk in stream.chunks])
+        return await self._verifier.verify(
+            pdf, doc_type=doc.doc_type, expected_sha256=doc.sha256, issuer_status=status
         )
 
 

@@ -156,6 +156,32 @@ class Verifier:
             issuer_status=issuer_status,
         )
 
+    async def cached_report(
+        self,
+        sha256: str,
+        *,
+        doc_type: str | None = None,
+        issuer_status: IssuerStatus | None = None,
+    ) -> VerificationReport | None:
+        """The report on the file with this SHA-256 if its analysis is cached under the
+        current registry and revocation data (the issuer's status applied fresh), else
+        ``None``: lets a caller skip reading the file at all."""
+        registry = await self._registry.current()
+        snapshot = await self._crls.snapshot(registry.revocation_urls)
+        key = (sha256, registry.version, snapshot.epoch, self._settings.revocation_policy)
+        cached = self._cache.get(key)
+        if cached is None:
+            return None
+        self._cache.move_to_end(key)
+        return self._report(
+            cached,
+            registry=registry,
+            sha256=sha256,
+            doc_type=doc_type,
+            expected_sha256=sha256,
+            issuer_status=issuer_status,
+        )
+
     # -- facts to reasons ----------------------------------------------------------------
 
     def _report(

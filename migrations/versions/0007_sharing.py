@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("failed_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["agency_id"], ["agencies.id"], name=op.f("fk_officials_agency_id_agencies")
@@ -118,6 +120,26 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("share_id", "document_id", name=op.f("pk_share_documents")),
     )
+    op.create_table(
+        "share_openings",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("share_id", sa.Uuid(), nullable=False),
+        sa.Column("grant_hash", sa.String(length=64), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_type", sa.String(length=16), nullable=False),
+        sa.Column("actor_name", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["share_id"],
+            ["shares.id"],
+            name=op.f("fk_share_openings_share_id_shares"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_share_openings")),
+        sa.UniqueConstraint("grant_hash", name=op.f("uq_share_openings_grant_hash")),
+    )
+    with op.batch_alter_table("share_openings", schema=None) as batch_op:
+        batch_op.create_index("ix_share_openings_share_id", ["share_id"], unique=False)
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("official_id", sa.Uuid(), nullable=True))
         batch_op.create_foreign_key(
@@ -130,6 +152,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_tokens_official_id_officials"), type_="foreignkey")
         batch_op.drop_column("official_id")
 
+    op.drop_table("share_openings")
     op.drop_table("share_documents")
     with op.batch_alter_table("shares", schema=None) as batch_op:
         batch_op.drop_index("ix_shares_owner_id_id")
