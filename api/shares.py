@@ -3,7 +3,6 @@ access log and officials' sign-in."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from datetime import timedelta
 from typing import Any
@@ -100,7 +99,7 @@ def qr_png(url: str) -> bytes:
 async def with_reports(
     stored_documents: Any, docs: list[DomainDocument], content_url: Any
 ) -> list[s.SharedDocument]:
-    reports = await asyncio.gather(*(stored_documents.report(d) for d in docs))
+    reports = await stored_documents.reports(docs)
     out = []
     for doc, report in zip(docs, reports, strict=True):
         base = Document.from_domain(doc)

@@ -27,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,9 @@ class ShareSettings(msgspec.Struct, frozen=True, kw_only=True):
     grant_ttl_seconds: int = 30 * 60
     password_max_failures: int = 5
     password_lock_seconds: int = 15 * 60
+
+
+_INSERT_OPENING = ShareOpeningRow.__table__.insert()  # type: ignore[attr-defined]
 
 
 def token_digest(token: str) -> str | None:
@@ -129,13 +132,31 @@ def _to_share(row: Any, document_ids: list[UUID], now: datetime) -> Share:
     )
 
 
+_SHARED_DOCUMENTS = (
+    DOCUMENT_VIEW.join(ShareDocumentRow, ShareDocumentRow.document_id == DocumentRow.id)
+    .where(
+        ShareDocumentRow.share_id == bindparam("share_id"),
+        DocumentRow.owner_id == bindparam("owner_id"),
+    )
+    .order_by(ShareDocumentRow.position)
+)
+# Note: built once; the hot path only binds values (no statement construction per use).
+_SPEND_USE = (
+    update(ShareRow)
+    .where(
+        ShareRow.id == bindparam("share_id"),
+        ShareRow.revoked_at.is_(None),
+        ShareRow.expires_at > bindparam("now"),
+        or_(ShareRow.max_uses.is_(None), ShareRow.use_count < ShareRow.max_uses),
+    )
+    .values(use_count=ShareRow.use_count + 1, last_used_at=bindparam("now"))
+    .returning(ShareRow.use_count)
+)
+
+
 def shared_documents(conn: Session | Connection, share_id: UUID, owner_id: UUID) -> list[Document]:
     """The share's documents that still exist, in the order they were shared."""
-    rows = conn.execute(
-        DOCUMENT_VIEW.join(ShareDocumentRow, ShareDocumentRow.document_id == DocumentRow.id)
-        .where(ShareDocumentRow.share_id == share_id, DocumentRow.owner_id == owner_id)
-        .order_by(ShareDocumentRow.position)
-    ).all()
+    rows = conn.execute(_SHARED_DOCUMENTS, {"share_id": share_id, "owner_id": owner_id}).all()
     return [view_to_document(r) for r in rows]
 
 
@@ -380,26 +401,22 @@ class ShareService:
                 raise ShareLocked(settings.password_lock_seconds)
             raise SharePasswordWrong(left)
 
-    def _spend_use(self, session: Session, row: Any, now: datetime) -> None:
+    def _spend_use(self, conn: Session | Connection, row: Any, now: datetime) -> int:
         """Take one use, atomically with the checks (the losing concurrent openings of a
-        used-up link see zero rows updated)."""
-        result = session.execute(
-            update(ShareRow)
-            .where(
-                ShareRow.id == row.id,
-                ShareRow.revoked_at.is_(None),
-                ShareRow.expires_at > now,
-                or_(ShareRow.max_uses.is_(None), ShareRow.use_count < ShareRow.max_uses),
-            )
-            .values(use_count=ShareRow.use_count + 1, last_used_at=now)
-        )
-        if getattr(result, "rowcount", 0) != 1:
-            current = session.execute(_share_query().where(ShareRow.id == row.id)).first()
+        used-up link see zero rows updated); returns the new use count."""
+        spent = conn.execute(_SPEND_USE, {"share_id": row.id, "now": now}).scalar()
+        if spent is None:
+            current = conn.execute(_share_query().where(ShareRow.id == row.id)).first()
             if current is None:
                 raise ShareNotFound()
             raise ShareGone(str(status_of(current, now)))
+        return int(spent)
 
-    def _check_grant(self, session: Session, row: Any, grant: str, now: datetime) -> None:
+    def _check_grant(
+        self, session: Session | Connection, row: Any, grant: str, now: datetime
+    ) -> int:
+        """Checks a grant of an opening of this share (and that the share still lives);
+        returns the share's use count."""
         digest = token_digest(grant)
         current = session.execute(_share_query().where(ShareRow.id == row.id)).first()
         if current is None:
@@ -422,6 +439,7 @@ class ShareService:
         )
         if found is None:
             raise ShareGrantInvalid()
+        return int(current.use_count)
 
     async def open(
         self,
@@ -442,33 +460,33 @@ class ShareService:
         settings = self._settings
 
         def tx(session: Session) -> SharedView:
+            conn = session.connection()
             now = utcnow()
             new_grant = grant_expires = None
             if grant is not None:
-                self._check_grant(session, row, grant, now)
-                opened = False
+                use_count = self._check_grant(conn, row, grant, now)
             else:
-                self._spend_use(session, row, now)
+                use_count = self._spend_use(conn, row, now)
                 new_grant = secrets.token_urlsafe(32)
                 grant_expires = min(
                     now + timedelta(seconds=settings.grant_ttl_seconds), row.expires_at
                 )
-                session.add(
-                    ShareOpeningRow(
-                        id=uuid7(),
-                        share_id=row.id,
-                        grant_hash=token_digest(new_grant),
-                        opened_at=now,
-                        expires_at=grant_expires,
-                        actor_type=str(viewer.actor.type),
-                        actor_name=viewer.actor.name,
-                    )
+                conn.execute(
+                    _INSERT_OPENING,
+                    {
+                        "id": uuid7(),
+                        "share_id": row.id,
+                        "grant_hash": token_digest(new_grant),
+                        "opened_at": now,
+                        "expires_at": grant_expires,
+                        "actor_type": str(viewer.actor.type),
+                        "actor_name": viewer.actor.name,
+                    },
                 )
-                opened = True
-            documents = shared_documents(session, row.id, row.owner_id)
-            if opened:
+            documents = shared_documents(conn, row.id, row.owner_id)
+            if new_grant is not None:
                 audit.record(
-                    session,
+                    conn,
                     row.owner_id,
                     viewer.actor,
                     "share_opened",
@@ -480,7 +498,7 @@ class ShareService:
                     },
                 )
                 enqueue(
-                    session,
+                    conn,
                     EventKind.SHARE_OPENED,
                     {
                         "share_id": str(row.id),
@@ -490,7 +508,6 @@ class ShareService:
                     },
                     owner_id=row.owner_id,
                 )
-            use_count = session.scalar(select(ShareRow.use_count).where(ShareRow.id == row.id))
             return SharedView(
                 share_id=row.id,
                 owner_id=row.owner_id,
@@ -499,7 +516,7 @@ class ShareService:
                 audience_agency=row.audience_agency,
                 expires_at=row.expires_at,
                 max_uses=row.max_uses,
-                use_count=int(use_count or 0),
+                use_count=use_count,
                 documents=documents,
                 grant=new_grant,
                 grant_expires_at=grant_expires,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -37,25 +38,33 @@ class StoredDocuments:
             issuer_status=issuer_status(doc),
         )
 
-    async def report(self, doc: Document) -> VerificationReport:
-        """The report on a document the caller already holds (read through a share, a
-        request or a filing, whose access is recorded by that caller): from the cache
-        when the analysis is there, else the bytes are read (without another audit
-        event) and verified."""
-        if doc.content_type != PDF:
-            return unsigned_image(doc)
-        status = issuer_status(doc)
-        cached = await self._verifier.cached_report(
-            doc.sha256, doc_type=doc.doc_type, issuer_status=status
+    async def reports(self, docs: Sequence[Document]) -> list[VerificationReport]:
+        """The reports on documents the caller already holds (read through a share, a
+        request or a filing, whose access that caller records): from the cache when the
+        analysis is there, else the bytes are read (without another audit event) and
+        verified."""
+        pdfs = [d for d in docs if d.content_type == PDF]
+        cached = await self._verifier.cached_reports(
+            [(d.sha256, d.doc_type, issuer_status(d)) for d in pdfs]
         )
-        if cached is not None:
-            return cached
+        found = {d.id: r for d, r in zip(pdfs, cached, strict=True) if r is not None}
+        out = []
+        for doc in docs:
+            if doc.content_type != PDF:
+                out.append(unsigned_image(doc))
+            elif doc.id in found:
+                out.append(found[doc.id])
+            else:
+                out.append(await self._verify_unaudited(doc))
+        return out
+
+    async def _verify_unaudited(self, doc: Document) -> VerificationReport:
         stream = await self._vault.open_content(
             doc.owner_id, doc.id, Actor(type=ActorType.SYSTEM, name="verification"), action=None
         )
         pdf = b"".join([chunk async for chunk in stream.chunks])
         return await self._verifier.verify(
-            pdf, doc_type=doc.doc_type, expected_sha256=doc.sha256, issuer_status=status
+            pdf, doc_type=doc.doc_type, expected_sha256=doc.sha256, issuer_status=issuer_status(doc)
         )
 
 

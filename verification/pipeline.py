@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -98,6 +98,9 @@ class Verifier:
         self._analyser: Analyser = analyser or SandboxPool()
         self._clock = clock
         self._cache: OrderedDict[tuple[str, int, str, str], _Cached] = OrderedDict()
+        self._reports: OrderedDict[
+            tuple[tuple[str, int, str, str], str | None, IssuerStatus | None], VerificationReport
+        ] = OrderedDict()
 
     @property
     def settings(self) -> VerifierSettings:
@@ -109,6 +112,7 @@ class Verifier:
     def invalidate(self, sha256: str | None = None) -> None:
         """Forget cached analyses of the file with this hash (of every file if
         ``None``) and, for ``None``, the cached CRLs too."""
+        self._reports.clear()
         if sha256 is None:
             self._cache.clear()
             self._crls.clear()
@@ -156,31 +160,43 @@ class Verifier:
             issuer_status=issuer_status,
         )
 
-    async def cached_report(
-        self,
-        sha256: str,
-        *,
-        doc_type: str | None = None,
-        issuer_status: IssuerStatus | None = None,
-    ) -> VerificationReport | None:
-        """The report on the file with this SHA-256 if its analysis is cached under the
-        current registry and revocation data (the issuer's status applied fresh), else
-        ``None``: lets a caller skip reading the file at all."""
+    async def cached_reports(
+        self, files: Sequence[tuple[str, str | None, IssuerStatus | None]]
+    ) -> list[VerificationReport | None]:
+        """For each ``(sha256, doc_type, issuer_status)``: the report on that file if its
+        analysis is cached under the current registry and revocation data (the issuer's
+        status applied fresh), else ``None`` — lets a caller skip reading files at all.
+        The registry and revocation data are looked up once for the whole list."""
         registry = await self._registry.current()
         snapshot = await self._crls.snapshot(registry.revocation_urls)
-        key = (sha256, registry.version, snapshot.epoch, self._settings.revocation_policy)
-        cached = self._cache.get(key)
-        if cached is None:
-            return None
-        self._cache.move_to_end(key)
-        return self._report(
-            cached,
-            registry=registry,
-            sha256=sha256,
-            doc_type=doc_type,
-            expected_sha256=sha256,
-            issuer_status=issuer_status,
-        )
+        now = self._clock()
+        out: list[VerificationReport | None] = []
+        for sha256, doc_type, issuer_status in files:
+            key = (sha256, registry.version, snapshot.epoch, self._settings.revocation_policy)
+            cached = self._cache.get(key)
+            if cached is None:
+                out.append(None)
+                continue
+            self._cache.move_to_end(key)
+            # Note: the report of a cached analysis is a pure function of the key, the
+            # type and the issuer's status; keep the ones built (only the time of the
+            # check differs), so a hot share view costs a dictionary lookup per paper.
+            rkey = (key, doc_type, issuer_status)
+            report = self._reports.get(rkey)
+            if report is None:
+                report = self._report(
+                    cached,
+                    registry=registry,
+                    sha256=sha256,
+                    doc_type=doc_type,
+                    expected_sha256=sha256,
+                    issuer_status=issuer_status,
+                )
+                self._reports[rkey] = report
+                if len(self._reports) > self._settings.cache_size:
+                    self._reports.popitem(last=False)
+            out.append(msgspec.structs.replace(report, checked_at=now))
+        return out
 
     # -- facts to reasons ----------------------------------------------------------------
 
