@@ -24,6 +24,13 @@ class RateLimiter:
         tokens, last = self._buckets.get(client or "unknown", (self._burst, time.monotonic()))
         return min(self._burst, tokens + (time.monotonic() - last) * self._rate) < 1.0
 
+    def take(self, client: str | None) -> bool:
+        """Take one token for ``client`` if there is one; ``False`` when there is none."""
+        if self.exhausted(client):
+            return False
+        self.check(client)
+        return True
+
     def check(self, client: str | None) -> None:
         """Take one token for ``client``; raises a 429 problem (with Retry-After) if none."""
         key = client or "unknown"

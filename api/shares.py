@@ -42,39 +42,16 @@ from api.schemas import Document, TokenResponse
 from api.schemas import sharing as s
 from sharing.access import AccessFilter
 from sharing.errors import ShareNotFound
-from sharing.models import NewShare, RequestStatus, SharedView, Viewer
+from sharing.models import NewShare, RequestStatus, SharedView, viewer_for
 from vault import Actor, ActorType, ContentStream, Principal
 from vault.db import utcnow
 from vault.errors import InvalidInput
 from vault.models import Document as DomainDocument
 
-ANYONE = "anyone with the link"
-
 
 def share_url(request: Request[Any, Any, Any], token: str) -> str:
     base = str(request.app.state.get("base_url") or "").rstrip("/")
     return f"{base}/s/{token}"
-
-
-def viewer_for(principal: Principal | None, ip: str | None) -> Viewer:
-    if principal is None or principal.kind == "owner":
-        return Viewer(actor=Actor(type=ActorType.ANYONE, name=ANYONE, ip=ip))
-    if principal.kind == "official":
-        return Viewer(
-            actor=Actor(
-                type=ActorType.OFFICIAL,
-                id=f"{principal.agency_code}/{principal.official_id}",
-                name=f"{principal.official_name} ({principal.agency_name})",
-                ip=ip,
-            ),
-            agency_id=principal.agency_id,
-        )
-    return Viewer(
-        actor=Actor(
-            type=ActorType.AGENCY, id=principal.agency_code, name=principal.agency_name, ip=ip
-        ),
-        agency_id=principal.agency_id,
-    )
 
 
 async def optional_principal(

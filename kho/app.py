@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,12 +14,14 @@ from urllib.parse import urlparse
 import anyio.to_thread
 import structlog
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 import api
+import web
 from api.auth import provide_principal
 from api.ratelimit import RateLimiter
 from kho import migrate
@@ -262,8 +265,20 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     def const(value: object) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
+    https = settings.base_url.startswith("https://")
     return Litestar(
-        route_handlers=api.ROUTES,
+        route_handlers=[*api.ROUTES, web.web_router(hsts=https)],
+        template_config=web.template_config(),
+        csrf_config=CSRFConfig(
+            secret=settings.csrf_secret or secrets.token_hex(32),
+            cookie_name="kho_csrf",
+            cookie_secure=https,
+            cookie_samesite="lax",
+            cookie_httponly=False,
+            # Note: the JSON API authenticates with bearer tokens (no ambient cookies),
+            # so only the people's pages need the double-submit check.
+            exclude=["/api/", "/csc/", "/tsa", "/pki/", "/health/", "/metrics", "/schema"],
+        ),
         dependencies={
             "settings": const(settings),
             "database": const(svc.database),

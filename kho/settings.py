@@ -25,6 +25,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     s3_secret_key: str | None = None
     master_key: str | None = None  # base64 or id:base64,… (current first); default: key file
     base_url: str = "http://127.0.0.1:8000"
+    # the CSRF cookie's signing secret; every process behind one address needs the same
+    # one (default: a random one per process, fine for one process)
+    csrf_secret: str | None = None
     max_upload_bytes: int = 50 * 1024 * 1024
     quota_bytes: int = 1024 * 1024 * 1024
     token_ttl_seconds: int = 3600

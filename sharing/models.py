@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from vault import Actor, Document
+from vault import Actor, ActorType, Document, Principal
 
 MAX_TTL_SECONDS = 90 * 24 * 3600
 MAX_DOCUMENTS = 50
@@ -65,6 +65,33 @@ class Viewer(msgspec.Struct, frozen=True, kw_only=True):
 
     actor: Actor
     agency_id: UUID | None = None
+
+
+ANYONE = "anyone with the link"
+
+
+def viewer_for(principal: Principal | None, ip: str | None) -> Viewer:
+    """Who is opening a share, as the audit log names them: an official (with their
+    agency), an agency's client, or anyone with the link (a citizen's own token counts
+    as anyone: the link, not the account, is what opens it)."""
+    if principal is None or principal.kind == "owner":
+        return Viewer(actor=Actor(type=ActorType.ANYONE, name=ANYONE, ip=ip))
+    if principal.kind == "official":
+        return Viewer(
+            actor=Actor(
+                type=ActorType.OFFICIAL,
+                id=f"{principal.agency_code}/{principal.official_id}",
+                name=f"{principal.official_name} ({principal.agency_name})",
+                ip=ip,
+            ),
+            agency_id=principal.agency_id,
+        )
+    return Viewer(
+        actor=Actor(
+            type=ActorType.AGENCY, id=principal.agency_code, name=principal.agency_name, ip=ip
+        ),
+        agency_id=principal.agency_id,
+    )
 
 
 class SharedView(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,1 +1,60 @@
-"""web package (see ../shared/DESIGN.md); built by its own issue."""
+"""People's pages, server-rendered (Jinja) with a small stylesheet and progressive
+enhancement; Vietnamese by default, English one click away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Response, Router
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from web.pages import SharePages, VerifyPages
+
+HERE = Path(__file__).resolve().parent
+
+# security: no inline script or style anywhere, nothing framed, nothing sent elsewhere
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(hsts: bool) -> Any:
+    async def after(response: Response[Any]) -> Response[Any]:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        # share tokens live in page URLs: never leak them in a Referer
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
+        if hsts:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
+
+    return after
+
+
+def web_router(*, hsts: bool) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[
+            SharePages,
+            VerifyPages,
+            create_static_files_router(
+                path="/static", directories=[HERE / "static"], include_in_schema=False
+            ),
+        ],
+        after_request=security_headers(hsts),
+        include_in_schema=False,
+    )
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+
+
+__all__ = ["template_config", "web_router"]

@@ -1,0 +1,94 @@
+"""The people's pages over HTTP (no browser): status codes, languages, headers, CSRF."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+
+from tests import factories as f
+from tests.factories import cheap_passwords  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
+
+
+async def _share(client, services, **extra):
+    headers = await f.citizen_headers(services, client)
+    doc = await f.upload(client, headers, f.pdf("giấy"), title="Giấy khai sinh")
+    r = await client.post(
+        "/api/v1/shares",
+        headers=headers,
+        json={"document_ids": [doc["id"]], "ttl_seconds": 3600, "purpose": "Kiểm tra", **extra},
+    )
+    assert r.status_code == 201, r.text
+    return headers, doc, r.json()
+
+
+async def test_share_landing_shows_the_verdict_and_downloads(client, services):
+    _, _, share = await _share(client, services)
+    r = await client.get(f"/s/{share['token']}")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Giấy khai sinh" in r.text and "Không thể xác định" in r.text  # unsigned upload
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in r.headers  # plain http here
+    link = re.search(r'href="(/s/[^"]+/documents/[^"]+)"', r.text)
+    assert link is not None
+    got = await client.get(link.group(1).replace("&amp;", "&"))
+    assert got.status_code == 200 and got.content == f.pdf("giấy")
+
+    en = await client.get(f"/s/{share['token']}?lang=en")
+    assert "Cannot tell" in en.text and 'lang="en"' in en.text
+    assert "kho_lang=en" in en.headers.get("set-cookie", "")
+
+
+async def test_share_landing_gone_and_unknown(client, services):
+    headers, _, share = await _share(client, services)
+    assert (
+        await client.delete(f"/api/v1/shares/{share['id']}", headers=headers)
+    ).status_code == 204
+    r = await client.get(f"/s/{share['token']}")
+    assert r.status_code == 410 and "Liên kết không còn hiệu lực" in r.text
+    r = await client.get(f"/s/{secrets.token_urlsafe(32)}?lang=en")
+    assert r.status_code == 404 and "Not found" in r.text
+
+
+async def test_password_form_needs_csrf_and_the_password(client, services):
+    _, _, share = await _share(client, services, password="mật khẩu")
+    page = await client.get(f"/s/{share['token']}")
+    assert page.status_code == 200 and 'type="password"' in page.text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    # without the CSRF token the form is refused
+    r = await client.post(f"/s/{share['token']}", data={"password": "mật khẩu"})
+    assert r.status_code == 403
+    r = await client.post(
+        f"/s/{share['token']}", data={"password": "sai", "_csrf_token": token.group(1)}
+    )
+    assert r.status_code == 401 and "error-summary" in r.text
+    r = await client.post(
+        f"/s/{share['token']}", data={"password": "mật khẩu", "_csrf_token": token.group(1)}
+    )
+    assert r.status_code == 200 and "Giấy khai sinh" in r.text
+
+
+async def test_verify_page_and_code_lookup(client, services):
+    page = await client.get("/v")
+    assert page.status_code == 200 and 'type="file"' in page.text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    r = await client.post(
+        "/v",
+        data={"_csrf_token": token.group(1)},
+        files={"file": ("x.pdf", b"%PDF-1.7 not really", "application/pdf")},
+    )
+    assert r.status_code == 200, r.text
+    assert "verdict-failed" in r.text or "verdict-indeterminate" in r.text
+    r = await client.post("/v", data={"_csrf_token": token.group(1)}, files={})
+    assert r.status_code in (400, 422)
+    r = await client.get("/v/KHO-NOPE-0000")
+    assert r.status_code == 404
