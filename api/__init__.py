@@ -6,6 +6,12 @@ from api.counter import CounterController
 from api.csc import CscController
 from api.documents import DocumentController
 from api.errors import exception_handlers
+from api.filings import (
+    AgencyFilingController,
+    FilingController,
+    ProcedureController,
+    ReuseStatsController,
+)
 from api.metrics import Metrics
 from api.ops import OpsController
 from api.pki import PkiController
@@ -24,6 +30,10 @@ ROUTES = [
     SignatureController,
     CscController,
     VerificationController,
+    ProcedureController,
+    FilingController,
+    AgencyFilingController,
+    ReuseStatsController,
 ]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

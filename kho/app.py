@@ -22,6 +22,8 @@ from api.auth import provide_principal
 from api.ratelimit import RateLimiter
 from kho import migrate
 from kho.settings import Settings
+from sharing.filings import FilingService
+from sharing.procedures import ProcedureCatalogue
 from signing import CA_NAMES, PkiSettings, SigningService
 from signing.citizen import CitizenSignatures
 from signing.csc import (
@@ -154,6 +156,8 @@ class Services:
             settings.public_verify_per_minute, burst=max(1, settings.public_verify_per_minute // 3)
         )
         self.metrics = api.Metrics()
+        self.procedures = ProcedureCatalogue(self.database)
+        self.filings = FilingService(self.database)
 
     async def migrate(self) -> None:
         await anyio.to_thread.run_sync(migrate.upgrade, self.settings.db_url)
@@ -272,6 +276,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "verifier_factory": const(svc.verifier),
             "receipts": const(svc.receipts),
             "public_verify_limit": const(svc.public_verify_limit),
+            "procedures": const(svc.procedures),
+            "filings": const(svc.filings),
         },
         exception_handlers=api.exception_handlers(),
         middleware=[svc.metrics.middleware],

@@ -424,8 +424,12 @@ class VaultService:
         idempotency_key: str | None = None,
         source_document_id: UUID | None = None,
         action: str = "document_uploaded",
+        also: Callable[[Session, Document], None] | None = None,
     ) -> Document:
         """Phase two: the row and its audit event, in one transaction.
+
+        ``also`` runs inside that transaction after the row is written (e.g. linking the
+        document to a filing); whatever it raises undoes the whole commit.
 
         Raises ``InvalidInput``, ``QuotaExceeded`` or ``OwnerNotFound``.  With an
         ``idempotency_key`` (agency deposits) an earlier document with that key is
@@ -530,6 +534,8 @@ class VaultService:
                     "head": event["hash"],
                 },
             )
+            if also is not None:
+                also(session, document)
             return document
 
         try:
@@ -685,6 +691,7 @@ class VaultService:
         *,
         byte_range: tuple[int, int] | None = None,
         action: str = "document_downloaded",
+        detail: dict[str, Any] | None = None,
     ) -> ContentStream:
         """Audit the read (as ``action``), then stream the plaintext, verified.
 
@@ -693,7 +700,8 @@ class VaultService:
         segment is decrypted before this returns, so a document whose start (or whole,
         when it fits in one segment) fails its check raises ``IntegrityError`` here, and
         later failures abort the stream.  ``byte_range`` is ``[start, end)``, validated
-        by the caller against the size.
+        by the caller against the size.  ``detail`` is added to the audit event (e.g.
+        the filing or share the read was made for).
         """
 
         doc_query = _DOCUMENT_VIEW.where(
@@ -717,7 +725,7 @@ class VaultService:
                 actor,
                 action,
                 document_id=row.id,
-                detail={"range": [start, end]} if byte_range else {},
+                detail={**(detail or {}), **({"range": [start, end]} if byte_range else {})},
             )
             conn.execute(audit.INSERT_EVENT, event)
             conn.execute(
