@@ -312,8 +312,8 @@ class ReuseStatsController(Controller):
     async def reuse(
         self,
         filings: Filings,
-        start: Annotated[str | None, QueryParameter(query="from", max_length=40)] = None,
-        end: Annotated[str | None, QueryParameter(query="to", max_length=40)] = None,
+        start: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+        end: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
     ) -> s.ReuseReport:
         """How many required papers of filings submitted in ``[from, to)`` came from
         the vault instead of an upload: per procedure, per agency and overall (public:

@@ -9,16 +9,8 @@ from uuid import UUID
 import msgspec
 
 from api.schemas import Document
-from sharing.filings import (
-    Filing as DomainFiling,
-)
-from sharing.filings import (
-    FilingPage,
-    FilingStatus,
-    FilingSummary,
-    ReuseFigure,
-    ReuseStats,
-)
+from sharing.filings import Filing as DomainFiling
+from sharing.filings import FilingPage, FilingSummary, ReuseFigure, ReuseStats
 from sharing.procedures import FormField as DomainFormField
 from sharing.procedures import Procedure as DomainProcedure
 from verification import VerificationReport
@@ -88,7 +80,7 @@ class PaperChoice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class FormUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Values to set, by field name; ``null`` or ``""`` clears one."""
 
-    values: Annotated[dict[str, str | None], msgspec.Meta(max_properties=100)]
+    values: Annotated[dict[str, str | None], msgspec.Meta(max_length=100)]
 
 
 class StatusChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -258,6 +250,3 @@ class ReuseReport(msgspec.Struct, kw_only=True, rename={"start": "from", "end": 
             by_procedure={k: ReuseRate.from_domain(v) for k, v in r.by_procedure.items()},
             by_agency={k: ReuseRate.from_domain(v) for k, v in r.by_agency.items()},
         )
-
-
-__all__ = ["FilingStatus"]
