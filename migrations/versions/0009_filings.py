@@ -328,8 +328,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_filings_owner_id_id")
     op.drop_table("filings")
     op.drop_table("procedures")
-    op.execute(
-        sa.text("DELETE FROM document_types WHERE code IN :codes").bindparams(
-            sa.bindparam("codes", [c for c, _, _ in DOCUMENT_TYPES], expanding=True)
-        )
-    )
+    codes = sa.bindparam("codes", [c for c, _, _ in DOCUMENT_TYPES], expanding=True)
+    # Note: issuers registered for these types lose just those authorizations.
+    op.execute(sa.text("DELETE FROM issuer_doc_types WHERE doc_type IN :codes").bindparams(codes))
+    op.execute(sa.text("DELETE FROM document_types WHERE code IN :codes").bindparams(codes))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kho.app import Services
 from sharing.filing_errors import (
@@ -92,19 +92,29 @@ async def test_auto_match_climbs_the_ladder_and_skips_revoked_papers(services):
     # another owner's excellent paper is never a candidate
     await _doc(services, other_id, "citizen_id", Provenance.ISSUED, agency=issuer)
 
-    ladder = [
-        ("image", await _doc(services, owner_id, "citizen_id", image=True)),
-        ("uploaded pdf", await _doc(services, owner_id, "citizen_id")),
-        ("citizen signed", await _doc(services, owner_id, "citizen_id", Provenance.CITIZEN_SIGNED)),
-        (
-            "certified copy",
-            await _doc(services, owner_id, "citizen_id", Provenance.CERTIFIED_COPY, agency=issuer),
-        ),
+    async def matched() -> UUID:
+        filing = await services.filings.create(owner_id, JUDICIAL)
+        paper = _paper(filing, "citizen_id")
+        assert paper is not None
+        assert paper.origin == Origin.VAULT
+        return paper.document_id
+
+    image = await _doc(services, owner_id, "citizen_id", image=True)
+    assert await matched() == image.id
+    rungs = [
+        (Provenance.UPLOADED, None),
+        (Provenance.CITIZEN_SIGNED, None),
+        (Provenance.CERTIFIED_COPY, issuer),
     ]
-    # a worse paper added last, so rank (not recency) must decide
-    await _doc(services, owner_id, "citizen_id", image=True)
-    filing = await services.filings.create(owner_id, JUDICIAL)
-    assert _paper(filing, "citizen_id").document_id == ladder[-1][1].id
+    for rung, (provenance, agency) in enumerate(rungs):
+        better = await _doc(services, owner_id, "citizen_id", provenance, agency=agency)
+        assert await matched() == better.id, provenance
+        # worse papers added afterwards (newest) do not displace it: rank beats recency
+        await _doc(services, owner_id, "citizen_id", image=True)
+        if rung > 0:
+            await _doc(services, owner_id, "citizen_id")
+        assert await matched() == better.id, provenance
+    certified = better
 
     issued_old = await _doc(services, owner_id, "citizen_id", Provenance.ISSUED, agency=issuer)
     issued_new = await _doc(services, owner_id, "citizen_id", Provenance.ISSUED, agency=issuer)
@@ -131,10 +141,31 @@ async def test_auto_match_climbs_the_ladder_and_skips_revoked_papers(services):
     await services.vault.change_issuer_status(
         issuer, replacement.id, OWNER, status=IssuerStatus.REVOKED, reason="Mất"
     )
+    assert await matched() == certified.id
     filing = await services.filings.create(owner_id, JUDICIAL)
-    assert _paper(filing, "citizen_id").document_id == ladder[3][1].id  # the certified copy
-    assert _paper(filing, "citizen_id").origin == Origin.VAULT
     assert filing.missing_documents == ["residence"]
+
+
+async def test_the_match_is_one_statement_however_many_types(services):
+    owner_id, _ = await _owner(services)
+    for doc_type in ("driving_licence", "health_certificate", "citizen_id"):
+        await _doc(services, owner_id, doc_type)
+        await _doc(services, owner_id, doc_type, image=True)
+    db = services.database
+    engine = db.sync_engine if db.sync_engine is not None else db.engine.sync_engine
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        filing = await services.filings.create(owner_id, "driving_licence_renewal")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert filing.missing_documents == []
+    assert len([s for s in statements if "FROM documents" in s]) == 1, statements
 
 
 @pytest.mark.parametrize(
