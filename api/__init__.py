@@ -6,6 +6,12 @@ from api.counter import CounterController
 from api.csc import CscController
 from api.documents import DocumentController
 from api.errors import exception_handlers
+from api.filings import (
+    AgencyFilingController,
+    FilingController,
+    ProcedureController,
+    ReuseStatsController,
+)
 from api.metrics import Metrics
 from api.ops import OpsController
 from api.pki import PkiController
@@ -38,6 +44,10 @@ ROUTES = [
     RequestController,
     AgencyRequestController,
     OfficialAuthController,
+    ProcedureController,
+    FilingController,
+    AgencyFilingController,
+    ReuseStatsController,
 ]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

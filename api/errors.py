@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from api.multipart import MultipartError
 from sharing import errors as sh
+from sharing import filing_errors as fl
 from signing import csc as csc_errors
 from signing import errors as sg
 from signing.citizen import EnrollmentElsewhere, NoSigningCredential, SigningSessionNotFound
@@ -282,6 +283,34 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     sg.ScanUnusable: (422, "scan-unusable", "The page images cannot be used", lambda e: {}),
+    # procedures and filings
+    fl.ProcedureNotFound: (404, "not-found", "Not found", lambda e: {}),
+    fl.FilingNotFound: (404, "not-found", "Not found", lambda e: {}),
+    fl.FilingLocked: (
+        409,
+        "filing-locked",
+        "The filing cannot be changed in its status",
+        lambda e: {"filing_status": e.status},
+    ),
+    fl.FilingIncomplete: (
+        422,
+        "filing-incomplete",
+        "Required papers or form fields are missing",
+        lambda e: {"missing_documents": e.missing_documents, "missing_fields": e.missing_fields},
+    ),
+    fl.InvalidTransition: (
+        409,
+        "invalid-status-transition",
+        "The filing cannot move to that status",
+        lambda e: {"current": str(e.current), "allowed": [str(a) for a in e.allowed]},
+    ),
+    fl.PaperNotUsable: (
+        422,
+        "paper-not-usable",
+        "The document cannot serve as this paper",
+        lambda e: {"document_id": str(e.document_id)},
+    ),
+    fl.ResultUnsigned: (422, "result-unsigned", "The result must be a signed PDF", lambda e: {}),
 }
 
 _SAFE_DETAIL = (
@@ -310,6 +339,11 @@ _SAFE_DETAIL = (
     sh.SharePasswordWrong,
     sh.ShareAudienceDenied,
     sh.RequestClosed,
+    fl.FilingLocked,
+    fl.FilingIncomplete,
+    fl.InvalidTransition,
+    fl.PaperNotUsable,
+    fl.ResultUnsigned,
 )
 
 
@@ -382,6 +416,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         sg.SigningError: _domain_handler,
         vf.VerificationError: _domain_handler,
         sh.SharingError: _domain_handler,
+        fl.FilingError: _domain_handler,
         MultipartError: _multipart_handler,
         ApiProblem: _api_problem_handler,
         HTTPException: _http_handler,

@@ -27,6 +27,8 @@ from api.ratelimit import RateLimiter
 from kho import migrate
 from kho.settings import Settings
 from sharing.access import AccessLog
+from sharing.filings import FilingService
+from sharing.procedures import ProcedureCatalogue
 from sharing.requests import RequestService
 from sharing.shares import ShareService
 from signing import CA_NAMES, PkiSettings, SigningService
@@ -167,6 +169,8 @@ class Services:
             settings.share_misses_per_minute, burst=max(1, settings.share_miss_burst)
         )
         self.metrics = api.Metrics()
+        self.procedures = ProcedureCatalogue(self.database)
+        self.filings = FilingService(self.database)
 
     async def migrate(self) -> None:
         await anyio.to_thread.run_sync(migrate.upgrade, self.settings.db_url)
@@ -301,6 +305,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "requests": const(svc.requests),
             "access_log": const(svc.access_log),
             "share_miss_limit": const(svc.share_miss_limit),
+            "procedures": const(svc.procedures),
+            "filings": const(svc.filings),
         },
         state=State({"base_url": settings.base_url}),
         exception_handlers=api.exception_handlers(),

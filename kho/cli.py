@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = agency.add_parser("create", help="register an agency; prints its credentials once")
     p.add_argument("--code", required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--scopes", help="comma-separated (default deposit,revoke,request)")
+    p.add_argument("--scopes", help="comma-separated (default deposit,revoke,request,filings)")
     p.add_argument(
         "--doc-types",
         help="comma-separated document types this agency issues (registers it as an issuer)",

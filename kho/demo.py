@@ -23,15 +23,28 @@ CITIZENS = [
 AGENCIES = [
     ("UBND-PBD", "Ủy ban nhân dân phường Phúc Xá, quận Ba Đình"),
     ("STP-HN", "Sở Tư pháp thành phố Hà Nội"),
+    # receiving agencies of the seeded procedures (migration 0009)
+    ("CA-PBD", "Công an phường Phúc Xá, quận Ba Đình"),
+    ("SGTVT-HN", "Sở Giao thông vận tải thành phố Hà Nội"),
+    ("BHXH-BD", "Bảo hiểm xã hội quận Ba Đình"),
 ]
 # A commune people's committee certifies copies at its one-stop counter.
-AGENCY_SCOPES = {"UBND-PBD": frozenset({"deposit", "revoke", "request", "certify"})}
+AGENCY_SCOPES = {"UBND-PBD": frozenset({"deposit", "revoke", "request", "certify", "filings"})}
 DEMO_OFFICIAL = ("CB-0001", "Phạm Minh Đức")
 DEMO_SIGNING_PIN = "123456"
 # What each demo agency is registered to issue (or certify copies of) in the trust registry.
 ISSUES = {
-    "UBND-PBD": ["birth_certificate", "marriage_certificate", "marital_status", "diploma"],
+    "UBND-PBD": [
+        "birth_certificate",
+        "marriage_certificate",
+        "marital_status",
+        "diploma",
+        "business_household_certificate",
+    ],
     "STP-HN": ["judicial_record"],
+    "CA-PBD": ["residence"],
+    "SGTVT-HN": ["driving_licence"],
+    "BHXH-BD": ["health_insurance"],
 }
 
 # (agency index, doc_type, title, lines)

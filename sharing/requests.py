@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sharing.db import ConsentRequestRow, ShareDocumentRow, ShareRow
 from sharing.errors import RequestClosed, RequestNotFound, ShareGone
+from sharing.filings import BEST_MATCH
 from sharing.models import (
     MAX_DOCUMENTS,
     MAX_TTL_SECONDS,
@@ -32,46 +33,26 @@ from vault.db import AgencyRow, DocumentRow, OwnerRow, utcnow
 from vault.documents import DOCUMENT_VIEW, view_to_document
 from vault.errors import DocumentNotFound, InvalidInput
 from vault.ids import uuid7
-from vault.models import IssuerStatus, Provenance
 from vault.outbox import EventKind, enqueue
 
 MAX_DOC_TYPES = 20
-
-_RANK = {
-    Provenance.ISSUED: 0,
-    Provenance.CERTIFIED_COPY: 1,
-    Provenance.CITIZEN_SIGNED: 2,
-    Provenance.UPLOADED: 3,
-}
-
-
-def rank(doc: Document) -> tuple[int, int] | None:
-    """How good a paper is as evidence of its type (lower is better), or ``None`` for
-    one an issuer withdrew: issued by an agency > certified copy > signed by the citizen
-    > uploaded PDF > uploaded image."""
-    if doc.issuer_status in (IssuerStatus.REVOKED, IssuerStatus.SUPERSEDED):
-        return None
-    return _RANK[doc.provenance], 0 if doc.content_type == "application/pdf" else 1
 
 
 def best_documents(
     conn: Session | Connection, owner_id: UUID, doc_types: Sequence[str]
 ) -> dict[str, Document]:
-    """The best paper of each type in the owner's vault (newest first among equals)."""
-    rows = conn.execute(
-        DOCUMENT_VIEW.where(
-            DocumentRow.owner_id == owner_id, DocumentRow.doc_type.in_(list(doc_types))
-        ).order_by(DocumentRow.id.desc())
-    ).all()
-    best: dict[str, tuple[tuple[int, int], Document]] = {}
-    for row in rows:
-        doc = view_to_document(row)
-        r = rank(doc)
-        if r is None or doc.doc_type is None:
-            continue
-        if doc.doc_type not in best or r < best[doc.doc_type][0]:
-            best[doc.doc_type] = (r, doc)
-    return {t: d for t, (_, d) in best.items()}
+    """The best paper of each type in the owner's vault, ranked as filings rank them
+    (``sharing.filings.BEST_MATCH``: issued > certified copy > signed by the citizen >
+    uploaded PDF > uploaded image, newest first among equals; withdrawn papers never)."""
+    best = {
+        r.doc_type: r.id
+        for r in conn.execute(BEST_MATCH, {"owner_id": owner_id, "types": list(doc_types)})
+    }
+    if not best:
+        return {}
+    rows = conn.execute(DOCUMENT_VIEW.where(DocumentRow.id.in_(list(best.values())))).all()
+    docs = {d.id: d for d in map(view_to_document, rows)}
+    return {t: docs[i] for t, i in best.items() if i in docs}
 
 
 _REQUEST_VIEW = (

@@ -38,6 +38,9 @@ MASTER_KEY = "test:" + base64.b64encode(b"k" * 32).decode()
 PASSWORD = "correct horse battery"
 
 TABLES = [
+    "filing_events",
+    "filing_documents",
+    "filings",
     "outbox",
     "share_openings",
     "share_documents",

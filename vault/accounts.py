@@ -46,8 +46,8 @@ from vault.passwords import check_password_strength, hash_password, verify_passw
 MAX_LOGIN_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
 
-AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "certify"})
-DEFAULT_AGENCY_SCOPES = frozenset({"deposit", "revoke", "request"})
+AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "certify", "filings"})
+DEFAULT_AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "filings"})
 
 
 # One indexed lookup resolves a bearer token with its owner or agency (the hottest query).

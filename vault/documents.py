@@ -431,8 +431,12 @@ class VaultService:
         idempotency_key: str | None = None,
         source_document_id: UUID | None = None,
         action: str = "document_uploaded",
+        also: Callable[[Session, Document], None] | None = None,
     ) -> Document:
         """Phase two: the row and its audit event, in one transaction.
+
+        ``also`` runs inside that transaction after the row is written (e.g. linking the
+        document to a filing); whatever it raises undoes the whole commit.
 
         Raises ``InvalidInput``, ``QuotaExceeded`` or ``OwnerNotFound``.  With an
         ``idempotency_key`` (agency deposits) an earlier document with that key is
@@ -537,6 +541,8 @@ class VaultService:
                     "head": event["hash"],
                 },
             )
+            if also is not None:
+                also(session, document)
             return document
 
         try:
@@ -706,7 +712,8 @@ class VaultService:
         segment is decrypted before this returns, so a document whose start (or whole,
         when it fits in one segment) fails its check raises ``IntegrityError`` here, and
         later failures abort the stream.  ``byte_range`` is ``[start, end)``, validated
-        by the caller against the size.
+        by the caller against the size.  ``detail`` is added to the audit event (e.g.
+        the filing or share the read was made for).
         """
 
         doc_query = _DOCUMENT_VIEW.where(

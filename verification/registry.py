@@ -62,6 +62,22 @@ DOCUMENT_TYPES: tuple[DocumentType, ...] = (
         name_vi="Giấy chứng nhận quyền sử dụng đất",
         name_en="Land use right certificate",
     ),
+    # added by migration 0009 (papers the seeded procedures need)
+    DocumentType(code="birth_notice", name_vi="Giấy chứng sinh", name_en="Medical birth notice"),
+    DocumentType(
+        code="health_certificate", name_vi="Giấy khám sức khỏe", name_en="Health certificate"
+    ),
+    DocumentType(
+        code="residence_proof",
+        name_vi="Giấy tờ chứng minh chỗ ở hợp pháp",
+        name_en="Proof of lawful residence",
+    ),
+    DocumentType(code="portrait_photo", name_vi="Ảnh chân dung", name_en="Portrait photo"),
+    DocumentType(
+        code="business_household_certificate",
+        name_vi="Giấy chứng nhận đăng ký hộ kinh doanh",
+        name_en="Business household registration certificate",
+    ),
 )
 """The seed catalogue of document types."""
 

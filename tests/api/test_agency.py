@@ -37,7 +37,7 @@ async def test_client_credentials_grant_issues_a_scoped_bearer_token(client, ser
     body = r.json()
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == services.settings.agency_token_ttl_seconds
-    assert body["scope"].split() == ["deposit", "request", "revoke"]
+    assert body["scope"].split() == ["deposit", "filings", "request", "revoke"]
     assert r.headers["cache-control"] == "no-store"
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     await f.deposit(client, headers, f.personal_id())
