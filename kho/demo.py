@@ -6,11 +6,12 @@ import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 from kho.app import Services
 from kho.samples import make_pdf, make_png
 from vault import Actor, ActorType, Agency, DocumentFilter, Provenance
-from vault.errors import AgencyExists, OwnerExists
+from vault.errors import AgencyExists, OfficialExists, OwnerExists
 
 DEMO_PASSWORD = "kho-demo-2026"  # noqa: S105 — demo accounts only, printed on purpose
 
@@ -32,6 +33,7 @@ AGENCIES = [
 AGENCY_SCOPES = {"UBND-PBD": frozenset({"deposit", "revoke", "request", "certify", "filings"})}
 DEMO_OFFICIAL = ("CB-0001", "Phạm Minh Đức")
 DEMO_SIGNING_PIN = "123456"
+DEMO_OFFICIAL_USER = "canbo"
 # What each demo agency is registered to issue (or certify copies of) in the trust registry.
 ISSUES = {
     "UBND-PBD": [
@@ -177,6 +179,25 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(saved, fh, indent=2)
 
+    # Officials: one person at each agency, to open agency-audience links.
+    for agency in agencies:
+        with contextlib.suppress(OfficialExists):
+            await accounts.create_official(
+                agency.code, DEMO_OFFICIAL_USER, f"Cán bộ {agency.code}", DEMO_PASSWORD
+            )
+    # An open consent request waiting for the first citizen's answer.
+    police = next(a for a in agencies if a.code == "CA-PBD")
+    waiting = await services.requests.list_for_agency(police.id)
+    if not any(r.personal_id == pid for r in waiting):
+        await services.requests.create(
+            police,
+            pid,
+            ["birth_certificate", "citizen_id"],
+            "Đăng ký thường trú (Permanent residence registration)",
+            datetime.now(UTC) + timedelta(days=30),
+            Actor(type=ActorType.AGENCY, id=police.code, name=police.name),
+        )
+
     say("Demo data is ready.")
     say("Citizens (personal ID / password):")
     for pid, name in CITIZENS:
@@ -186,6 +207,9 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
         c = saved.get(code)
         if c and "client_id" in c:
             say(f"  {code}: client_id={c['client_id']} client_secret={c['client_secret']}")
+    say("Officials (agency / username / password), POST /api/v1/auth/official-login:")
+    for code, _ in AGENCIES:
+        say(f"  {code} / {DEMO_OFFICIAL_USER} / {DEMO_PASSWORD}")
     signing = saved.get("_signing")
     if signing:
         say(

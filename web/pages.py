@@ -4,7 +4,7 @@ little JavaScript only enhances (drag-and-drop), nothing depends on it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from vault import Actor, ActorType, Document, VaultService
 from vault.errors import DocumentNotFound
 from verification import VerificationReport, Verifier
 from verification.documents import StoredDocuments
+from verification.registry_db import DatabaseRegistrySource
 from web.i18n import COOKIE, pick_language, translator
 
 MB = 1024 * 1024
@@ -86,15 +87,17 @@ def page(
     return response
 
 
+# Vietnam keeps one offset all year (no daylight saving).
+VIETNAM = timezone(timedelta(hours=7))
+
+
 def _fmt_time(value: datetime | None, lang: str) -> str:
     if value is None:
         return "—"
-    local = value.astimezone()
-    return (
-        local.strftime("%d/%m/%Y %H:%M" if lang == "vi" else "%Y-%m-%d %H:%M")
-        + " UTC"
-        + (local.strftime("%z")[:3] if local.utcoffset() else "")
-    )
+    local = value.astimezone(VIETNAM)
+    if lang == "vi":
+        return local.strftime("%H:%M ngày %d/%m/%Y") + " (giờ Việt Nam)"
+    return local.strftime("%d %b %Y, %H:%M") + " (Vietnam time, UTC+7)"
 
 
 def _fmt_size(size: int) -> str:
@@ -122,6 +125,7 @@ class SharePages(Controller):
         shares: NamedDependency[ShareService],
         stored_documents: NamedDependency[StoredDocuments],
         share_miss_limit: NamedDependency[Any],
+        registry_source: NamedDependency[DatabaseRegistrySource],
         token: str,
         password: str | None,
     ) -> Template:
@@ -184,11 +188,27 @@ class SharePages(Controller):
                 error=("password_locked", {"minutes": max(1, locked.retry_after // 60)}),
             )
         reports = await stored_documents.reports(view.documents)
+        registry = await registry_source.current()
+        lang = lang_of(request)
+
+        def type_name(code: str | None) -> str:
+            found = registry.document_type(code) if code else None
+            if found is None:
+                return code or "—"
+            return found.name_vi if lang == "vi" else found.name_en
+
         cards = [
             DocumentCard(d, r, f"/s/{token}/documents/{d.id}?grant={view.grant}")
             for d, r in zip(view.documents, reports, strict=True)
         ]
-        response = page(request, "share.html", title_key="share_title", view=view, cards=cards)
+        response = page(
+            request,
+            "share.html",
+            title_key="share_title",
+            view=view,
+            cards=cards,
+            type_name=type_name,
+        )
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -199,11 +219,12 @@ class SharePages(Controller):
         shares: NamedDependency[ShareService],
         stored_documents: NamedDependency[StoredDocuments],
         share_miss_limit: NamedDependency[Any],
+        registry_source: NamedDependency[DatabaseRegistrySource],
         token: FromPath[str],
     ) -> Template:
         """The official's view of a share: each paper with a big verdict."""
         return await self._render_view(
-            request, shares, stored_documents, share_miss_limit, token, None
+            request, shares, stored_documents, share_miss_limit, registry_source, token, None
         )
 
     @post("/{token:str}", status_code=200)
@@ -213,12 +234,13 @@ class SharePages(Controller):
         shares: NamedDependency[ShareService],
         stored_documents: NamedDependency[StoredDocuments],
         share_miss_limit: NamedDependency[Any],
+        registry_source: NamedDependency[DatabaseRegistrySource],
         token: FromPath[str],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         password = (data.get("password") or "")[:1024]
         return await self._render_view(
-            request, shares, stored_documents, share_miss_limit, token, password
+            request, shares, stored_documents, share_miss_limit, registry_source, token, password
         )
 
     @get("/{token:str}/documents/{document_id:str}")
