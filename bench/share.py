@@ -42,9 +42,11 @@ from bench.ingest import (
     Load,
     LoadResult,
     Server,
+    WrkClient,
     login,
     multipart_body,
     pdf_of_size,
+    profile_server,
     upload_once,
 )
 from kho.samples import make_pdf
@@ -102,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         if status != 200 or got != big:
             raise BenchError(f"shared download: {status}, {len(got)} bytes")
 
-        client = AsyncioClient(server)
+        client: AsyncioClient | WrkClient = (
+            WrkClient(server, workdir) if shutil.which("wrk") else AsyncioClient(server)
+        )
         results["client"] = client.name
         loads = {
             "floor": Load("GET /health/live", 64, seconds, 200, 0, paths=["/health/live"]),
@@ -132,6 +136,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"load: {load.name} ...", flush=True)
             measured[key] = client.run(load)
             server.check_alive()
+        if args.profile:
+            print("profiling the share open load with py-spy ...", flush=True)
+            results["profile"] = profile_server(server, client, loads["open"], workdir)
+            prof = results["profile"]
+            for name, pct in prof.get("threads_pct", []):
+                print(f"  thread {name}: {pct}%")
+            for name, pct in prof.get("project_inclusive_pct", [])[:20]:
+                print(f"  {pct:5.1f}%  {name}")
+            for name, pct in prof.get("self_pct", [])[:20]:
+                print(f"  self {pct:5.1f}%  {name}")
         results["loads"] = {k: v.to_json() for k, v in measured.items()}
         fl, op = measured["floor"], measured["open"]
         dfl, dl = measured["download_floor"], measured["download"]
@@ -170,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also py-spy the server")
     try:
         return run(parser.parse_args())
     except BenchError as exc:

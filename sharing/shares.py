@@ -214,6 +214,14 @@ def check_owned(session: Session, owner_id: UUID, document_ids: Sequence[UUID]) 
         raise InvalidInput("document_ids", f"not documents of yours: {', '.join(missing[:5])}")
 
 
+class _PasswordFirst(Exception):
+    """Leaves a transaction to check a link's password outside it."""
+
+    def __init__(self, row: Any) -> None:
+        super().__init__("password first")
+        self.row = row
+
+
 class ShareService:
     def __init__(
         self, db: Database, vault: VaultService, settings: ShareSettings | None = None
@@ -453,14 +461,24 @@ class ShareService:
         look at it again.  Raises ``ShareNotFound`` (404), ``ShareGone`` (expired,
         revoked, used up), ``ShareAudienceDenied``, ``SharePasswordRequired``,
         ``SharePasswordWrong``, ``ShareLocked`` or ``ShareGrantInvalid``."""
-        row = await self._lookup(token)
-        self._check_audience(row, viewer)
-        if grant is None:
-            await self._check_password(row, password)
+        digest = token_digest(token)
+        if digest is None:
+            raise ShareNotFound()
         settings = self._settings
+        password_checked = False
+        by_hash = _share_query().where(ShareRow.token_hash == digest)
 
         def tx(session: Session) -> SharedView:
+            # Note: the lookup runs in the write transaction itself (one trip to the
+            # database for the hottest path); a password-protected link leaves it once
+            # to have its password checked outside any transaction (argon2 is slow).
             conn = session.connection()
+            row = conn.execute(by_hash).first()
+            if row is None:
+                raise ShareNotFound()
+            self._check_audience(row, viewer)
+            if grant is None and row.password_hash is not None and not password_checked:
+                raise _PasswordFirst(row)
             now = utcnow()
             new_grant = grant_expires = None
             if grant is not None:
@@ -522,7 +540,12 @@ class ShareService:
                 grant_expires_at=grant_expires,
             )
 
-        return await self._db.run_write(tx)
+        try:
+            return await self._db.run_write(tx)
+        except _PasswordFirst as first:
+            await self._check_password(first.row, password)
+            password_checked = True
+            return await self._db.run_write(tx)
 
     async def open_content(
         self,
