@@ -7,6 +7,7 @@ from api.csc import CscController
 from api.documents import DocumentController
 from api.errors import exception_handlers
 from api.metrics import Metrics
+from api.notifications import NotificationController, WebhookController
 from api.ops import OpsController
 from api.pki import PkiController
 from api.signatures import SignatureController
@@ -24,6 +25,8 @@ ROUTES = [
     SignatureController,
     CscController,
     VerificationController,
+    NotificationController,
+    WebhookController,
 ]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

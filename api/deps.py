@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
+from sharing.notify import NotificationService
 from signing import SigningService
 from signing.citizen import CitizenSignatures
 from signing.receipts import DepositReceipts
@@ -34,3 +35,4 @@ PublicVerifyLimit: TypeAlias = NamedDependency[RateLimiter]
 RegistrySourceDep: TypeAlias = NamedDependency[DatabaseRegistrySource]
 VerifierFactory: TypeAlias = NamedDependency[Callable[[], Awaitable[Verifier]]]
 Receipts: TypeAlias = NamedDependency[DepositReceipts]
+Notifications: TypeAlias = NamedDependency[NotificationService]

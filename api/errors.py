@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from api.multipart import MultipartError
+from sharing import notify
 from signing import csc as csc_errors
 from signing import errors as sg
 from signing.citizen import EnrollmentElsewhere, NoSigningCredential, SigningSessionNotFound
@@ -235,6 +236,8 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     sg.ScanUnusable: (422, "scan-unusable", "The page images cannot be used", lambda e: {}),
+    notify.NotificationNotFound: (404, "not-found", "Not found", lambda e: {}),
+    notify.WebhookNotFound: (404, "webhook-not-found", "No webhook is registered", lambda e: {}),
 }
 
 _SAFE_DETAIL = (
@@ -328,6 +331,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         v.VaultError: _domain_handler,
         sg.SigningError: _domain_handler,
         vf.VerificationError: _domain_handler,
+        notify.NotifyError: _domain_handler,
         MultipartError: _multipart_handler,
         ApiProblem: _api_problem_handler,
         HTTPException: _http_handler,

@@ -38,6 +38,9 @@ MASTER_KEY = "test:" + base64.b64encode(b"k" * 32).decode()
 PASSWORD = "correct horse battery"
 
 TABLES = [
+    "notification_deliveries",
+    "notifications",
+    "agency_webhooks",
     "outbox",
     "share_documents",
     "shares",
