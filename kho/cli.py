@@ -175,14 +175,18 @@ async def _worker(services: Services, args: argparse.Namespace) -> int:
         handled = await dispatcher.drain(max_passes=1000)
         print(f"handled {handled} outbox events and deliveries")
         return 0
-    print(f"worker draining the outbox every {dispatcher.settings.poll_seconds:g}s (Ctrl-C stops)")
     runner = asyncio.create_task(dispatcher.run_forever())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.cancel)
+    print(
+        f"worker draining the outbox every {dispatcher.settings.poll_seconds:g}s (Ctrl-C stops)",
+        flush=True,
+    )
     # Note: a delivery cut short here is leased, not lost: it is sent again later.
     with contextlib.suppress(asyncio.CancelledError):
         await runner
+    await dispatcher.stop()  # lets sends in flight finish (or be retried later)
     print("worker stopped")
     return 0
 

@@ -10,8 +10,9 @@ Two steps, each its own short transaction, so nothing slow ever runs under a loc
    with backoff like a delivery.
 2. **Delivery.**  Claim due deliveries the same way and *lease* them (``available_at``
    moves past the send timeout and ``attempts`` goes up) before committing, so no
-   other worker takes them while they are in flight; send them concurrently, each
-   bounded by its channel's timeout; then record success, or schedule a retry at
+   other worker takes them while they are in flight; send each in its own task,
+   bounded by its channel's timeout (the loop does not wait for them: a hung receiver
+   holds one of ``max_in_flight`` slots, nothing more); each records success, or a retry at
    ``base · 2^(attempts-1)`` seconds (capped), or give up after ``max_attempts``
    (the row stays, with ``last_error``, for an operator to see and reset).
 
@@ -71,6 +72,7 @@ class Dispatcher:
         self._clock = clock
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     @property
     def channels(self) -> Mapping[str, Channel]:
@@ -84,11 +86,13 @@ class Dispatcher:
 
     # -- one pass -------------------------------------------------------------------------
 
-    async def run_once(self) -> int:
-        """Fan out due events, then send due deliveries; returns how many rows it
-        handled (0: nothing was due)."""
+    async def run_once(self, *, wait: bool = True) -> int:
+        """Fan out due events, then start sending due deliveries; returns how many
+        rows it took (0: nothing was due).  ``wait``: return only when those sends are
+        finished and recorded (tests, ``--once``); the background loop does not wait,
+        so a slow receiver holds only its own slot."""
         planned = await self.fan_out()
-        sent = await self.deliver()
+        sent = await self.deliver(wait=wait)
         return planned + sent
 
     async def drain(self, max_passes: int = 100) -> int:
@@ -208,21 +212,37 @@ class Dispatcher:
             )
         return plans
 
-    async def deliver(self) -> int:
-        claimed = await self._db.run_write(self._claim_tx)
-        if not claimed:
+    async def deliver(self, *, wait: bool = True) -> int:
+        """Claim due deliveries (as many as free slots allow) and send each in its own
+        task, which records its outcome when done."""
+        room = min(self.settings.batch_size, self.settings.max_in_flight - len(self._in_flight))
+        if room <= 0:
             return 0
-        results = await asyncio.gather(*(self._send(d) for d in claimed))
-        outcomes = list(zip(claimed, results, strict=True))
-        await self._db.run_write(lambda session: self._record_tx(session, outcomes))
+        claimed = await self._db.run_write(lambda session: self._claim_tx(session, room))
+        tasks = []
+        for delivery in claimed:
+            task = asyncio.get_running_loop().create_task(self._send_and_record(delivery))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+            tasks.append(task)
+        if wait and tasks:
+            await asyncio.gather(*tasks)
         return len(claimed)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self.wake()  # a slot is free
+
+    async def _send_and_record(self, delivery: Delivery) -> None:
+        error = await self._send(delivery)
+        await self._db.run_write(lambda session: self._record_tx(session, [(delivery, error)]))
 
     def _lease(self) -> timedelta:
         # Note: longer than any send may take, so a delivery in flight is never claimed
         # by a second worker; a worker that dies leaves it for retry after this.
         return timedelta(seconds=self.settings.send_timeout_seconds * 2 + 30)
 
-    def _claim_tx(self, session: Session) -> list[Delivery]:
+    def _claim_tx(self, session: Session, limit: int | None = None) -> list[Delivery]:
         now = self._clock()
         rows = (
             session.execute(
@@ -233,7 +253,7 @@ class Dispatcher:
                     DeliveryRow.attempts < self.settings.max_attempts,
                 )
                 .order_by(DeliveryRow.available_at, DeliveryRow.id)
-                .limit(self.settings.batch_size)
+                .limit(limit or self.settings.batch_size)
                 .with_for_update(skip_locked=True)
             )
             .scalars()
@@ -312,7 +332,7 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         while True:
             try:
-                done = await self.run_once()
+                done = await self.run_once(wait=False)
             except Exception:
                 log.exception("dispatcher_pass_failed")
                 done = 0
@@ -327,11 +347,20 @@ class Dispatcher:
             self._task = asyncio.get_running_loop().create_task(self.run_forever())
 
     async def stop(self) -> None:
+        """Stop passing; sends in flight get their timeout to finish, then are
+        cancelled (their lease makes them due again later)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._in_flight:
+            _, pending = await asyncio.wait(
+                set(self._in_flight), timeout=self.settings.send_timeout_seconds + 1
+            )
+            for left in pending:
+                left.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def aclose(self) -> None:
         await self.stop()

@@ -14,6 +14,7 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
 
     poll_seconds: float = 2.0  # idle wait between passes (a wake-up cuts it short)
     batch_size: int = 50  # outbox rows, and deliveries, claimed per transaction
+    max_in_flight: int = 200  # deliveries being sent at once (a hung receiver holds one)
     max_attempts: int = 8  # then a delivery is given up (kept, visible)
     retry_base_seconds: float = 10.0  # backoff: base * 2^(attempt-1) ...
     retry_max_seconds: float = 3600.0  # ... capped here

@@ -316,6 +316,36 @@ async def test_failing_receivers_are_retried_with_backoff_without_blocking_other
         assert len(hanging.received) == 3
 
 
+async def test_the_background_loop_delivers_past_a_hung_receiver(services):
+    async with webhook_receivers(2) as (hanging, healthy):
+        hanging.mode = "hang"
+        stuck, _ = await agency_with_webhook(services, hanging.url)
+        fine, _ = await agency_with_webhook(services, healthy.url)
+        d = dispatcher(services, send_timeout_seconds=30.0, poll_seconds=0.02)
+        await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "a"}, agency_id=stuck.id)
+        d.start()
+        try:
+            for _ in range(500):
+                if hanging.received:
+                    break
+                await asyncio.sleep(0.01)
+            assert hanging.received  # its POST is open and unanswered from here on
+            await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "b"}, agency_id=fine.id)
+            d.wake()
+            for _ in range(500):
+                if healthy.received:
+                    break
+                await asyncio.sleep(0.01)
+
+            assert len(healthy.received) == 1
+            assert not hanging.release.is_set()  # the first POST is still hanging
+            hanging.release.set()
+        finally:
+            await d.stop()
+    delivered = {r.agency_id: r.delivered_at for r in await rows(services, DeliveryRow)}
+    assert delivered[fine.id] is not None and delivered[stuck.id] is not None
+
+
 async def test_redelivered_events_are_not_shown_or_sent_twice(services):
     async with webhook_receivers(1) as [receiver]:
         agency, _ = await agency_with_webhook(services, receiver.url)
@@ -373,6 +403,29 @@ async def test_two_dispatchers_never_deliver_the_same_event_twice(services):
         assert seen == Counter({str(i): 1 for i in ids})
         assert await count(services, NotificationRow, NotificationRow.owner_id == oid) == 40
         assert await count(services, OutboxRow, OutboxRow.processed_at.is_(None)) == 0
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_claim_skips_what_another_worker_holds(services):
+    """Deterministic overlap: worker A's claim is still uncommitted when worker B
+    claims.  B must take other rows at once, never the same ones (and never wait)."""
+    pid, _ = await f.citizen(services)
+    oid = await owner_id(services, pid)
+    for i in range(6):
+        await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": f"#{i}"}, owner_id=oid)
+    a, b = dispatcher(services, batch_size=3), dispatcher(services, batch_size=3)
+
+    async with asyncio.timeout(20), services.database.write() as held:
+        assert await held.run_sync(a._fan_out_tx) == 3
+        assert await services.database.run_write(b._fan_out_tx) == 3
+    outbox = await rows(services, OutboxRow)
+    assert all(r.processed_at is not None and r.attempts == 1 for r in outbox)
+
+    async with asyncio.timeout(20), services.database.write() as held:
+        mine = await held.run_sync(a._claim_tx)
+        theirs = await services.database.run_write(b._claim_tx)
+    assert len(mine) == len(theirs) == 3
+    assert not {d.id for d in mine} & {d.id for d in theirs}
 
 
 async def test_unknown_kinds_do_not_crash_the_worker(services):
