@@ -191,6 +191,60 @@ async def test_a_revocation_notifies_the_citizen(client, services):
     assert "Cấp nhầm" in items[0]["body"]
 
 
+async def test_only_agency_papers_raise_a_deposit_event(client, services):
+    from vault import Actor, ActorType, Provenance
+
+    pid, password = await f.citizen(services)
+    oid = await owner_id(services, pid)
+    citizen = await f.login(client, pid, password)
+    await f.upload(client, citizen, title="Ảnh tự chụp")  # the citizen's own upload
+    assert await count(services, OutboxRow) == 0
+    creds = await services.accounts.create_agency("UBND-P1", "UBND Phường 1")
+
+    async def one() -> Any:
+        yield f.pdf("bản sao")
+
+    staged = await services.vault.stage(oid, one(), filename="copy.pdf")
+    doc = await services.vault.commit(
+        staged,
+        title="Bản sao chứng thực CCCD",
+        doc_type="citizen_id",
+        actor=Actor(type=ActorType.AGENCY, id="UBND-P1"),
+        provenance=Provenance.CERTIFIED_COPY,
+        agency=creds.agency,
+        action="certified_copy_made",
+    )
+
+    [row] = await rows(services, OutboxRow)
+    assert (row.kind, row.owner_id, row.agency_id) == ("document.deposited", oid, creds.agency.id)
+    assert row.payload == {
+        "document_id": str(doc.id),
+        "title": "Bản sao chứng thực CCCD",
+        "doc_type": "citizen_id",
+        "provenance": "certified_copy",
+        "agency_code": "UBND-P1",
+        "agency_name": "UBND Phường 1",
+    }
+    await services.dispatcher.drain()
+    [n] = await rows(services, NotificationRow)
+    assert n.title == "Bản sao chứng thực mới trong kho: Bản sao chứng thực CCCD"
+
+
+async def test_deleting_the_account_forgets_the_contact(client, services):
+    pid, password = await f.citizen(services)
+    citizen = await f.login(client, pid, password)
+    r = await client.put(
+        "/api/v1/me/contact", headers=citizen, json={"email": "a@b.vn", "phone": "0912345678"}
+    )
+    assert r.status_code == 200, r.text
+
+    r = await client.request("DELETE", "/api/v1/me", json={"password": password}, headers=citizen)
+
+    assert r.status_code == 200, r.text
+    row = await f.owner_row(services, pid)
+    assert (row.email, row.phone) == (None, None)
+
+
 def test_every_kind_renders_in_both_languages():
     payloads = {
         EventKind.DOCUMENT_DEPOSITED: {
@@ -522,3 +576,22 @@ async def test_the_in_process_worker_runs_with_the_app(tmp_path, db_url, smtp):
         assert svc.dispatcher._task is None  # stopped with the app
     finally:
         await close_services(svc)
+
+
+def test_notification_settings_are_checked_and_secrets_masked():
+    from kho.settings import Settings, SettingsError
+    from sharing.notify import SmtpEmailChannel
+
+    s = Settings(smtp_url="smtps://kho:hunter2-secret@mail.example.vn:465")
+    assert "hunter2" not in repr(s)
+    assert "hunter2" not in repr(SmtpEmailChannel(s.smtp_url or "", s.smtp_from))
+    for env in (
+        {"KHO_SMTP_URL": "http://mail.example.vn"},
+        {"KHO_SMS_BACKEND": "carrier-pigeon"},
+        {"KHO_WORKER_POLL_SECONDS": "0"},
+        {"KHO_NOTIFY_MAX_ATTEMPTS": "0"},
+        {"KHO_WORKER_IN_PROCESS": "sometimes"},
+    ):
+        with pytest.raises((SettingsError, ValueError)):
+            Settings.from_env(env)
+    assert Settings.from_env({"KHO_WORKER_IN_PROCESS": "false"}).worker_in_process is False
