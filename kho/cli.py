@@ -171,6 +171,11 @@ async def _worker(services: Services, args: argparse.Namespace) -> int:
     """Drain the notification outbox: until nothing is due (``--once``) or until
     interrupted.  Any number may run against PostgreSQL."""
     dispatcher = services.dispatcher
+    if args.status:
+        print(f"{'':10} {'pending':>8} {'given up':>9} {'done':>8}")
+        for row in await dispatcher.status():
+            print(f"{row.channel:10} {row.pending:8} {row.given_up:9} {row.done:8}")
+        return 0
     if args.once:
         handled = await dispatcher.drain(max_passes=1000)
         print(f"handled {handled} outbox events and deliveries")
@@ -255,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="deliver notifications from the outbox (email, SMS, webhooks)"
     )
     p.add_argument("--once", action="store_true", help="drain what is due, then exit")
+    p.add_argument(
+        "--status", action="store_true", help="count pending, given-up and done deliveries"
+    )
     p.set_defaults(func=_async(_worker))
 
     add_registry_parser(sub)

@@ -33,13 +33,13 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sharing.notify.channels import Channel, insert_ignoring_duplicates
 from sharing.notify.db import DeliveryRow, WebhookRow
 from sharing.notify.errors import DeliveryFailed
-from sharing.notify.models import Delivery, NotifySettings
+from sharing.notify.models import ChannelStatus, Delivery, NotifySettings
 from sharing.notify.render import render
 from vault.db import Database, OutboxRow, OwnerRow, utcnow
 from vault.ids import uuid7
@@ -319,6 +319,35 @@ class Dispatcher:
                     attempts=row.attempts,
                     error=row.last_error,
                 )
+
+    # -- for operators --------------------------------------------------------------------
+
+    async def status(self) -> list[ChannelStatus]:
+        """Pending, given-up and done counts for the outbox and each channel."""
+        limit = self.settings.max_attempts
+
+        def tally(done: Any, attempts: Any) -> tuple[Any, Any, Any]:
+            return (
+                func.count().filter(done.is_(None), attempts < limit),
+                func.count().filter(done.is_(None), attempts >= limit),
+                func.count().filter(done.is_not(None)),
+            )
+
+        def load(session: Session) -> list[ChannelStatus]:
+            outbox = session.execute(
+                select(*tally(OutboxRow.processed_at, OutboxRow.attempts))
+            ).one()
+            channels = session.execute(
+                select(DeliveryRow.channel, *tally(DeliveryRow.delivered_at, DeliveryRow.attempts))
+                .group_by(DeliveryRow.channel)
+                .order_by(DeliveryRow.channel)
+            ).all()
+            return [
+                ChannelStatus(channel=name, pending=p, given_up=g, done=d)
+                for name, p, g, d in [("outbox", *outbox), *channels]
+            ]
+
+        return await self._db.run_read(load)
 
     # -- background task ------------------------------------------------------------------
 

@@ -60,3 +60,12 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     target: str
     message: dict[str, Any]
     attempts: int
+
+
+class ChannelStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Counts of one channel's deliveries (or of outbox events: channel ``outbox``)."""
+
+    channel: str
+    pending: int  # not done, still to be tried
+    given_up: int  # not done, out of attempts: see ``last_error``
+    done: int

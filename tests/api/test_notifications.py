@@ -230,3 +230,23 @@ async def test_bad_webhook_urls_are_rejected(client, services):
         if status == 422:
             assert problem["field"] == "url", body
     f.assert_problem(await client.get(WEBHOOK, headers=agency), 404)
+
+
+async def test_openapi_describes_the_notification_operations(client):
+    spec = (await client.get("/schema/openapi.json")).json()
+    ops = {
+        op["operationId"]
+        for path in spec["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    assert {
+        "ListNotifications",
+        "MarkNotificationRead",
+        "MarkAllNotificationsRead",
+        "GetMyContact",
+        "SetMyContact",
+        "SetAgencyWebhook",
+        "GetAgencyWebhook",
+        "DeleteAgencyWebhook",
+    } <= ops

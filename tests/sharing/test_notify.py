@@ -368,6 +368,8 @@ async def test_failing_receivers_are_retried_with_backoff_without_blocking_other
         clock.advance(3600)
         await d.run_once()  # given up: left alone, still visible
         assert len(hanging.received) == 3
+        status = {s.channel: (s.pending, s.given_up, s.done) for s in await d.status()}
+        assert status == {"outbox": (0, 0, 3), "webhook": (0, 1, 2)}
 
 
 async def test_the_background_loop_delivers_past_a_hung_receiver(services):

@@ -54,6 +54,10 @@ async def test_worker_once_delivers_what_the_web_process_enqueued(tmp_path: Path
     finally:
         await svc.close()
     assert titles == ["UBND Quận 1 đề nghị bạn cung cấp giấy tờ"]
+    status = kho(data_dir, "worker", "--status", KHO_MASTER_KEY=MASTER_KEY)
+    assert status.returncode == 0, status.stderr
+    table = {line.split()[0]: line.split()[1:] for line in status.stdout.splitlines()[1:]}
+    assert table == {"outbox": ["0", "0", "1"], "inapp": ["0", "0", "1"]}
 
 
 def test_worker_runs_until_terminated(tmp_path: Path):
