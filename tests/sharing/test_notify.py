@@ -597,3 +597,29 @@ def test_notification_settings_are_checked_and_secrets_masked():
         with pytest.raises((SettingsError, ValueError)):
             Settings.from_env(env)
     assert Settings.from_env({"KHO_WORKER_IN_PROCESS": "false"}).worker_in_process is False
+
+
+async def test_key_rotation_keeps_webhook_secrets_usable(services):
+    from sharing.notify import WebhookChannel
+    from sharing.notify.service import rewrap_webhook_secrets
+
+    async with webhook_receivers(1) as [receiver]:
+        agency, secret = await agency_with_webhook(services, receiver.url)
+        rotated = services.keyring.with_new_current()
+
+        assert await rewrap_webhook_secrets(services.database, services.keyring, rotated) == 1
+        assert await rewrap_webhook_secrets(services.database, rotated, rotated) == 0  # resumable
+
+        only_new = rotated.only_current()  # the old master key is gone
+        d = Dispatcher(
+            services.database,
+            {"webhook": WebhookChannel(services.database, only_new, timeout=1.0)},
+            NotifySettings(),
+        )
+        await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "x"}, agency_id=agency.id)
+        try:
+            await d.drain()
+        finally:
+            await d.aclose()
+    [got] = receiver.received
+    check_signature(secret, got.headers, got.body)  # the same secret, under the new key
