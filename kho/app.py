@@ -110,6 +110,7 @@ def build_dispatcher(settings: Settings, database: Database, keyring: KeyRing) -
             max_attempts=settings.notify_max_attempts,
             retry_base_seconds=settings.notify_retry_base_seconds,
             send_timeout_seconds=timeout,
+            retention_days=settings.notify_retention_days,
         ),
     )
 

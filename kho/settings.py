@@ -52,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     worker_poll_seconds: float = 2.0  # idle wait between outbox passes
     notify_max_attempts: int = 8  # per delivery, then given up (kept for operators)
     notify_retry_base_seconds: float = 10.0  # backoff base: base * 2^(attempt-1), max 1 h
+    notify_retention_days: float = 30.0  # processed events and sent deliveries, then purged
     smtp_url: str | None = (
         None  # smtp://host:port[?starttls=1] or smtps://user:pass@host; unset: no email
     )

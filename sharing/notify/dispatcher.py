@@ -33,7 +33,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from sharing.notify.channels import Channel, insert_ignoring_duplicates
@@ -46,6 +46,8 @@ from vault.ids import uuid7
 from vault.models import OwnerStatus
 
 log = structlog.get_logger("kho.notify")
+
+PURGE_EVERY = timedelta(hours=1)
 
 _EMAIL_FOOTER = {
     "vi": "\n\n—\nKho — kho giấy tờ của bạn. Thư này được gửi tự động, vui lòng không trả lời.",
@@ -322,6 +324,28 @@ class Dispatcher:
 
     # -- for operators --------------------------------------------------------------------
 
+    async def purge(self) -> int:
+        """Delete processed events and sent deliveries older than the retention period
+        (given-up ones stay for an operator); returns how many rows went."""
+        cutoff = self._clock() - timedelta(days=self.settings.retention_days)
+
+        def tx(session: Session) -> int:
+            sent = session.execute(
+                delete(DeliveryRow).where(
+                    DeliveryRow.delivered_at.is_not(None), DeliveryRow.delivered_at < cutoff
+                )
+            )
+            processed = session.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.processed_at.is_not(None), OutboxRow.processed_at < cutoff
+                )
+            )
+            return int(getattr(sent, "rowcount", 0) or 0) + int(
+                getattr(processed, "rowcount", 0) or 0
+            )
+
+        return await self._db.run_write(tx)
+
     async def status(self) -> list[ChannelStatus]:
         """Pending, given-up and done counts for the outbox and each channel."""
         limit = self.settings.max_attempts
@@ -359,9 +383,13 @@ class Dispatcher:
     async def run_forever(self) -> None:
         """Pass after pass until cancelled; a failing pass is logged and retried."""
         self._wakeup = asyncio.Event()
+        next_purge = self._clock()
         while True:
             try:
                 done = await self.run_once(wait=False)
+                if self._clock() >= next_purge:
+                    next_purge = self._clock() + PURGE_EVERY
+                    await self.purge()
             except Exception:
                 log.exception("dispatcher_pass_failed")
                 done = 0

@@ -19,6 +19,7 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     retry_base_seconds: float = 10.0  # backoff: base * 2^(attempt-1) ...
     retry_max_seconds: float = 3600.0  # ... capped here
     send_timeout_seconds: float = 5.0  # per webhook POST / SMTP conversation
+    retention_days: float = 30.0  # then processed events and sent deliveries are purged
 
 
 class Notification(msgspec.Struct, frozen=True, kw_only=True):

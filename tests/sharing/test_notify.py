@@ -623,3 +623,35 @@ async def test_key_rotation_keeps_webhook_secrets_usable(services):
             await d.aclose()
     [got] = receiver.received
     check_signature(secret, got.headers, got.body)  # the same secret, under the new key
+
+
+async def test_old_sent_rows_are_purged_and_given_up_ones_kept(services):
+    pid, _ = await f.citizen(services)
+    oid = await owner_id(services, pid)
+    await set_owner(services, oid, email="an@example.vn")
+    clock = Clock()
+    from sharing.notify import SmtpEmailChannel
+    from tests.sharing.servers import free_port
+
+    nowhere = SmtpEmailChannel(f"smtp://127.0.0.1:{free_port()}", "kho@kho.test", timeout=0.5)
+    d = Dispatcher(
+        services.database,
+        {"inapp": services.dispatcher.channels["inapp"], "email": nowhere},
+        NotifySettings(retention_days=30, max_attempts=1),
+        clock=clock,
+    )
+    await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "x"}, owner_id=oid)
+    clock.now = utcnow()
+    await d.drain()
+    assert (await rows(services, DeliveryRow, DeliveryRow.channel == "email"))[0].attempts == 1
+
+    clock.advance(29 * 86400)
+    assert await d.purge() == 0
+    clock.advance(2 * 86400)
+    assert await d.purge() == 2  # the processed event and the in-app delivery
+
+    assert await count(services, OutboxRow) == 0
+    [kept] = await rows(services, DeliveryRow)
+    assert kept.channel == "email" and kept.delivered_at is None
+    assert "SMTP" in (kept.last_error or "")
+    assert await count(services, NotificationRow) == 1  # the citizen's list is not touched
