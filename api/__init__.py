@@ -13,6 +13,7 @@ from api.filings import (
     ReuseStatsController,
 )
 from api.metrics import Metrics
+from api.notifications import NotificationController, WebhookController
 from api.ops import OpsController
 from api.pki import PkiController
 from api.shares import (
@@ -48,6 +49,8 @@ ROUTES = [
     FilingController,
     AgencyFilingController,
     ReuseStatsController,
+    NotificationController,
+    WebhookController,
 ]
 
 __all__ = ["ROUTES", "Metrics", "exception_handlers"]

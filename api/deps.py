@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from sharing.access import AccessLog
+from sharing.notify import NotificationService
 from sharing.requests import RequestService
 from sharing.shares import ShareService
 from signing import SigningService
@@ -42,3 +43,4 @@ RequestsDep: TypeAlias = NamedDependency[RequestService]
 AccessLogDep: TypeAlias = NamedDependency[AccessLog]
 ShareMissLimit: TypeAlias = NamedDependency[RateLimiter]
 OptionalPrincipal: TypeAlias = NamedDependency[Principal | None]
+Notifications: TypeAlias = NamedDependency[NotificationService]

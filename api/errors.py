@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from api.multipart import MultipartError
 from sharing import errors as sh
 from sharing import filing_errors as fl
+from sharing import notify
 from signing import csc as csc_errors
 from signing import errors as sg
 from signing.citizen import EnrollmentElsewhere, NoSigningCredential, SigningSessionNotFound
@@ -311,6 +312,8 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {"document_id": str(e.document_id)},
     ),
     fl.ResultUnsigned: (422, "result-unsigned", "The result must be a signed PDF", lambda e: {}),
+    notify.NotificationNotFound: (404, "not-found", "Not found", lambda e: {}),
+    notify.WebhookNotFound: (404, "webhook-not-found", "No webhook is registered", lambda e: {}),
 }
 
 _SAFE_DETAIL = (
@@ -417,6 +420,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         vf.VerificationError: _domain_handler,
         sh.SharingError: _domain_handler,
         fl.FilingError: _domain_handler,
+        notify.NotifyError: _domain_handler,
         MultipartError: _multipart_handler,
         ApiProblem: _api_problem_handler,
         HTTPException: _http_handler,

@@ -28,6 +28,17 @@ from kho import migrate
 from kho.settings import Settings
 from sharing.access import AccessLog
 from sharing.filings import FilingService
+from sharing.notify import (
+    Channel,
+    Dispatcher,
+    InAppChannel,
+    LogSmsGateway,
+    NotificationService,
+    NotifySettings,
+    SmsChannel,
+    SmtpEmailChannel,
+    WebhookChannel,
+)
 from sharing.procedures import ProcedureCatalogue
 from sharing.requests import RequestService
 from sharing.shares import ShareService
@@ -87,6 +98,29 @@ def limits_from(settings: Settings) -> VaultLimits:
         quota_bytes=settings.quota_bytes,
         token_ttl_seconds=settings.token_ttl_seconds,
         agency_token_ttl_seconds=settings.agency_token_ttl_seconds,
+    )
+
+
+def build_dispatcher(settings: Settings, database: Database, keyring: KeyRing) -> Dispatcher:
+    """The outbox drain with every configured channel (email only with KHO_SMTP_URL)."""
+    timeout = settings.webhook_timeout_seconds
+    channels: list[Channel] = [
+        InAppChannel(database),
+        SmsChannel(LogSmsGateway()),
+        WebhookChannel(database, keyring, timeout=timeout),
+    ]
+    if settings.smtp_url:
+        channels.append(SmtpEmailChannel(settings.smtp_url, settings.smtp_from, timeout=timeout))
+    return Dispatcher(
+        database,
+        {c.name: c for c in channels},
+        NotifySettings(
+            poll_seconds=settings.worker_poll_seconds,
+            max_attempts=settings.notify_max_attempts,
+            retry_base_seconds=settings.notify_retry_base_seconds,
+            send_timeout_seconds=timeout,
+            retention_days=settings.notify_retention_days,
+        ),
     )
 
 
@@ -171,6 +205,8 @@ class Services:
         self.metrics = api.Metrics()
         self.procedures = ProcedureCatalogue(self.database)
         self.filings = FilingService(self.database)
+        self.notifications = NotificationService(self.database, self.keyring)
+        self.dispatcher = build_dispatcher(settings, self.database, self.keyring)
 
     async def migrate(self) -> None:
         await anyio.to_thread.run_sync(migrate.upgrade, self.settings.db_url)
@@ -204,6 +240,7 @@ class Services:
         return StoredDocuments(self.vault, await self.verifier())
 
     async def close(self) -> None:
+        await self.dispatcher.aclose()
         if self._verifier is not None:
             await self._verifier.aclose()
         await anyio.to_thread.run_sync(self.signing_http.close)
@@ -260,9 +297,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             # The embedded default has its demo PKI from the first start (CRLs, the TSA
             # and agency seals answer at once, not after a first slow request).
             await svc.signing.ready()
+        if settings.worker_in_process:
+            svc.dispatcher.start()
         try:
             yield
         finally:
+            await svc.dispatcher.stop()
             if services is None:
                 await svc.close()
 
@@ -307,6 +347,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "share_miss_limit": const(svc.share_miss_limit),
             "procedures": const(svc.procedures),
             "filings": const(svc.filings),
+            "notifications": const(svc.notifications),
         },
         state=State({"base_url": settings.base_url}),
         exception_handlers=api.exception_handlers(),

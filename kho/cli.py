@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -154,6 +156,7 @@ async def _gc(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _keys_rotate(services: Services, args: argparse.Namespace) -> int:
+    from sharing.notify.service import rewrap_webhook_secrets
     from vault.keys import LocalKeyRing
     from vault.maintenance import rewrap_keys
 
@@ -163,6 +166,7 @@ async def _keys_rotate(services: Services, args: argparse.Namespace) -> int:
     if settings.master_key:
         # Operator-managed keys: the new key must already be first in KHO_MASTER_KEY.
         report = await rewrap_keys(services.database, old, old)
+        await rewrap_webhook_secrets(services.database, old, old)
         print(
             f"rewrapped {report.owners_rewrapped} owner keys and "
             f"{report.documents_rewrapped} held document keys under {report.new_key_id}; "
@@ -173,11 +177,41 @@ async def _keys_rotate(services: Services, args: argparse.Namespace) -> int:
     new = old.with_new_current()
     new.save_file(path)  # both keys on disk first: a crash mid-rotation loses nothing
     report = await rewrap_keys(services.database, new, new)
+    await rewrap_webhook_secrets(services.database, new, new)
     new.only_current().save_file(path)
     print(
         f"new master key {report.new_key_id}: rewrapped {report.owners_rewrapped} owner keys "
         f"and {report.documents_rewrapped} held document keys; the old key is destroyed"
     )
+    return 0
+
+
+async def _worker(services: Services, args: argparse.Namespace) -> int:
+    """Drain the notification outbox: until nothing is due (``--once``) or until
+    interrupted.  Any number may run against PostgreSQL."""
+    dispatcher = services.dispatcher
+    if args.status:
+        print(f"{'':10} {'pending':>8} {'given up':>9} {'done':>8}")
+        for row in await dispatcher.status():
+            print(f"{row.channel:10} {row.pending:8} {row.given_up:9} {row.done:8}")
+        return 0
+    if args.once:
+        handled = await dispatcher.drain(max_passes=1000)
+        print(f"handled {handled} outbox events and deliveries")
+        return 0
+    runner = asyncio.create_task(dispatcher.run_forever())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.cancel)
+    print(
+        f"worker draining the outbox every {dispatcher.settings.poll_seconds:g}s (Ctrl-C stops)",
+        flush=True,
+    )
+    # Note: a delivery cut short here is leased, not lost: it is sent again later.
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    await dispatcher.stop()  # lets sends in flight finish (or be retried later)
+    print("worker stopped")
     return 0
 
 
@@ -254,6 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gc", help="remove blobs that no document references")
     p.add_argument("--grace-seconds", type=int, default=None)
     p.set_defaults(func=_async(_gc))
+
+    p = sub.add_parser(
+        "worker", help="deliver notifications from the outbox (email, SMS, webhooks)"
+    )
+    p.add_argument("--once", action="store_true", help="drain what is due, then exit")
+    p.add_argument(
+        "--status", action="store_true", help="count pending, given-up and done deliveries"
+    )
+    p.set_defaults(func=_async(_worker))
 
     add_registry_parser(sub)
 

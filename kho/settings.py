@@ -53,12 +53,36 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pkcs11_module: str | None = None  # PKCS#11 library; set: PKI and seal keys in the token
     pkcs11_token: str | None = None  # token label
     pkcs11_pin: str | None = None  # user PIN
+    # Notifications (sharing.notify): the outbox worker and its channels.
+    worker_in_process: bool = True  # drain the outbox in the web process; or run `kho worker`
+    worker_poll_seconds: float = 2.0  # idle wait between outbox passes
+    notify_max_attempts: int = 8  # per delivery, then given up (kept for operators)
+    notify_retry_base_seconds: float = 10.0  # backoff base: base * 2^(attempt-1), max 1 h
+    notify_retention_days: float = 30.0  # processed events and sent deliveries, then purged
+    smtp_url: str | None = (
+        None  # smtp://host:port[?starttls=1] or smtps://user:pass@host; unset: no email
+    )
+    smtp_from: str = "Kho <no-reply@kho.invalid>"
+    sms_backend: str = "log"  # the SMS gateway; "log" writes messages to the log
+    webhook_timeout_seconds: float = 5.0  # per agency webhook POST
 
     def __post_init__(self) -> None:
         if self.csc_url and not (self.csc_client_id and self.csc_client_secret):
             raise ValueError("KHO_CSC_URL needs KHO_CSC_CLIENT_ID and KHO_CSC_CLIENT_SECRET")
         if self.pkcs11_module and not (self.pkcs11_token and self.pkcs11_pin):
             raise ValueError("KHO_PKCS11_MODULE needs KHO_PKCS11_TOKEN and KHO_PKCS11_PIN")
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise ValueError("KHO_SMTP_URL must start with smtp:// or smtps://")
+        if self.sms_backend != "log":
+            raise ValueError("KHO_SMS_BACKEND must be log (the only gateway so far)")
+        if self.worker_poll_seconds <= 0 or self.notify_retry_base_seconds <= 0:
+            raise ValueError(
+                "KHO_WORKER_POLL_SECONDS and KHO_NOTIFY_RETRY_BASE_SECONDS must be > 0"
+            )
+        if self.notify_max_attempts < 1 or self.webhook_timeout_seconds <= 0:
+            raise ValueError(
+                "KHO_NOTIFY_MAX_ATTEMPTS must be >= 1, KHO_WEBHOOK_TIMEOUT_SECONDS > 0"
+            )
 
     def __repr__(self) -> str:  # security: the master key and DB password stay out of logs
         fields = msgspec.structs.asdict(self)
@@ -68,6 +92,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         fields["pkcs11_pin"] = "***" if self.pkcs11_pin else None
         if self.database_url and "@" in self.database_url:
             fields["database_url"] = "***"
+        if self.smtp_url and "@" in self.smtp_url:
+            fields["smtp_url"] = "***"
         if self.blob_url and "secret_key" in self.blob_url:
             fields["blob_url"] = "***"
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in fields.items()) + ")"

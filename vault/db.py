@@ -93,6 +93,9 @@ class OwnerRow(Base):
     audit_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
     locale: Mapped[str] = mapped_column(String(8), default="vi")
+    # Contact for notifications (sharing.notify), set by the citizen; cleared on deletion.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.orm import Session
 
-from vault import audit, validation
+from vault import audit, outbox, validation
 from vault.accounts import new_owner_row, owner_key_context
 from vault.blobs.api import BlobStore
 from vault.crypto import (
@@ -71,6 +71,7 @@ from vault.models import (
     Provenance,
     VaultLimits,
 )
+from vault.outbox import EventKind
 from vault.passwords import verify_password
 from vault.sniff import EXTENSIONS, ContentInspector
 
@@ -543,6 +544,21 @@ class VaultService:
             )
             if also is not None:
                 also(session, document)
+            if provenance in (Provenance.ISSUED, Provenance.CERTIFIED_COPY):
+                outbox.enqueue(
+                    conn,
+                    EventKind.DOCUMENT_DEPOSITED,
+                    {
+                        "document_id": staged.document_id,
+                        "title": title,
+                        "doc_type": doc_type,
+                        "provenance": str(provenance),
+                        "agency_code": agency.code if agency else None,
+                        "agency_name": agency.name if agency else None,
+                    },
+                    owner_id=staged.owner_id,
+                    agency_id=agency.id if agency else None,
+                )
             return document
 
         try:
@@ -911,6 +927,21 @@ class VaultService:
                     **({"superseded_by": str(superseded_by)} if superseded_by else {}),
                 },
             )
+            if status == IssuerStatus.REVOKED:
+                outbox.enqueue(
+                    session,
+                    EventKind.DOCUMENT_REVOKED,
+                    {
+                        "document_id": row.id,
+                        "title": row.title,
+                        "doc_type": row.doc_type,
+                        "agency_code": agency.code,
+                        "agency_name": agency.name,
+                        "reason": reason,
+                    },
+                    owner_id=row.owner_id,
+                    agency_id=agency.id,
+                )
             return _to_document(row, agency_row)
 
         return await self._db.run_write(tx)
@@ -986,6 +1017,8 @@ class VaultService:
             owner.kek_id = None
             owner.password_hash = None
             owner.name = ""
+            owner.email = None
+            owner.phone = None
             owner.status = str(OwnerStatus.DELETED)
             owner.used_bytes = kept_bytes
             owner.deleted_at = self._clock()

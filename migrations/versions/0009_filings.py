@@ -2,7 +2,7 @@
 document types that procedures need
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 Note: another branch adds 0008; this one is re-chained after it when they merge.
 """
@@ -17,7 +17,7 @@ from alembic import op
 import vault.db
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

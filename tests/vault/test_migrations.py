@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import sharing.db  # noqa: F401 — registers the sharing tables
+import sharing.notify.db as _notify_tables  # noqa: F401 — registers the notification tables
 import signing.citizen
 import signing.csc.store  # noqa: F401
 import verification.registry_db  # noqa: F401
