@@ -384,3 +384,30 @@ async def test_denied_request_and_bad_requests(client, services):
     f.assert_problem(
         await client.post("/api/v1/requests/zzz/approve", headers=citizen, json={}), 404
     )
+
+
+async def test_the_owner_is_told_when_a_link_is_opened_and_a_request_arrives(client, services):
+    agency, _ = await f.agency_headers(services, client, "SO-TP", scopes="request")
+    pid, _ = await f.citizen(services)
+    citizen = await f.login(client, pid)
+    doc = await f.upload(client, citizen, f.pdf("x"), title="Giấy x")
+    share = await _share(client, citizen, [doc["id"]])
+    assert (await client.get(f"/api/v1/shared/{share['token']}")).status_code == 200
+    expires = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    r = await client.post(
+        "/api/v1/agency/requests",
+        headers=agency,
+        json={
+            "personal_id": pid,
+            "doc_types": ["judicial_record"],
+            "purpose": "Tuyển dụng",
+            "expires_at": expires,
+        },
+    )
+    assert r.status_code == 201, r.text
+
+    await services.dispatcher.drain()
+
+    items = (await client.get("/api/v1/notifications", headers=citizen)).json()["items"]
+    kinds = sorted(n["kind"] for n in items)
+    assert kinds == ["request.received", "share.opened"], items
