@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.cli_helpers import KHO, kho, kho_env
 from tests.conftest import PG_ADMIN
+from verification.registry import DOCUMENT_TYPES
 
 pytestmark = pytest.mark.slow
 
@@ -190,7 +191,7 @@ def test_kho_migrate_creates_and_seeds_the_registry_on_postgresql(
 
     assert version(data_dir, KHO_DATABASE_URL=fresh_pg_url) == 1
     types = ok(registry(data_dir, "types", "list", KHO_DATABASE_URL=fresh_pg_url))
-    assert len(types.splitlines()) == 10 and "Phiếu lý lịch tư pháp" in types
+    assert len(types.splitlines()) == len(DOCUMENT_TYPES) and "Phiếu lý lịch tư pháp" in types
     ok(
         registry(
             data_dir,
