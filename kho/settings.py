@@ -38,8 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     verify_workers: int = 1  # sandboxed PDF analysis processes
     public_verify_per_minute: int = 30  # POST /api/v1/verify per client
     # share links: unknown tokens a client may try (per minute, and in one burst)
-    share_misses_per_minute: int = 30
-    share_miss_burst: int = 100
+    share_misses_per_minute: int = 60
+    share_miss_burst: int = 1000
     log_level: str = "info"
     log_json: bool = False
     access_log: bool = False
