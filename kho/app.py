@@ -192,6 +192,7 @@ class Services:
         self.registry = RegistryService(self.database)
         self.registry_source = DatabaseRegistrySource(self.database)
         self._verifier: Verifier | None = None
+        self._stored: StoredDocuments | None = None
         self._verifier_lock = asyncio.Lock()
         self.public_verify_limit = RateLimiter(
             settings.public_verify_per_minute, burst=max(1, settings.public_verify_per_minute // 3)
@@ -237,7 +238,9 @@ class Services:
             return self._verifier
 
     async def stored_documents(self) -> StoredDocuments:
-        return StoredDocuments(self.vault, await self.verifier())
+        if self._stored is None:
+            self._stored = StoredDocuments(self.vault, await self.verifier())
+        return self._stored
 
     async def close(self) -> None:
         await self.dispatcher.aclose()
