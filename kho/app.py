@@ -311,7 +311,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     https = settings.base_url.startswith("https://")
     return Litestar(
-        route_handlers=[*api.ROUTES, web.web_router(hsts=https)],
+        route_handlers=[
+            *api.ROUTES,
+            web.web_router(hsts=https, cookie_secure=settings.cookie_secure),
+        ],
         template_config=web.template_config(),
         csrf_config=CSRFConfig(
             secret=settings.csrf_secret or secrets.token_hex(32),

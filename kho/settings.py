@@ -28,6 +28,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # the CSRF cookie's signing secret; every process behind one address needs the same
     # one (default: a random one per process, fine for one process)
     csrf_secret: str | None = None
+    # the citizen's session cookie is Secure (default: yes when KHO_BASE_URL is https;
+    # set false only for local http)
+    cookie_secure: bool | None = None
     max_upload_bytes: int = 50 * 1024 * 1024
     quota_bytes: int = 1024 * 1024 * 1024
     token_ttl_seconds: int = 3600
