@@ -154,6 +154,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 # -- the citizen's pages (sign in, wallet, document, share links, access log)
 CITIZEN_MESSAGES: dict[str, dict[str, str]] = {
+    "nav_citizen": {"vi": "Kho của tôi", "en": "My vault"},
     "nav_wallet": {"vi": "Giấy tờ của tôi", "en": "My papers"},
     "nav_shares": {"vi": "Liên kết chia sẻ", "en": "My shares"},
     "nav_access": {"vi": "Ai đã xem", "en": "Who looked"},
