@@ -43,6 +43,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # share links: unknown tokens a client may try (per minute, and in one burst)
     share_misses_per_minute: int = 30
     share_miss_burst: int = 100
+    # citizens' web sign-in: failed attempts a client may make (per minute, in one burst),
+    # across accounts; each account is also throttled on its own (vault.accounts)
+    sign_in_failures_per_minute: int = 10
+    sign_in_failure_burst: int = 20
     log_level: str = "info"
     log_json: bool = False
     access_log: bool = False

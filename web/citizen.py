@@ -33,7 +33,7 @@ from vault.models import Provenance
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource
 from web import session
-from web.pages import _disposition, client_ip, lang_of, page
+from web.pages import Limiter, _disposition, client_ip, lang_of, page
 from web.session import SessionConfig, SignedIn, SignInRequired
 
 # the share form's expiry presets (the value sent, seconds)
@@ -157,6 +157,7 @@ class SessionPages(Controller):
         request: Request[Any, Any, Any],
         accounts: NamedDependency[AccountService],
         web_session: NamedDependency[SessionConfig],
+        sign_in_limit: NamedDependency[Any],
     ) -> Response[Any]:
         form = await request.form()
         personal_id = _field(form, "personal_id", 64).replace(" ", "")
@@ -174,8 +175,18 @@ class SessionPages(Controller):
             return self._render(
                 request, back=back, errors=errors, personal_id=personal_id, status=422
             )
+        # security: a client guessing across many accounts is slowed down too
+        limiter: Limiter = sign_in_limit
+        ip = client_ip(request)
+        if limiter.exhausted(ip):
+            errors = [("personal_id", "signin_too_many", {})]
+            refused = self._render(
+                request, back=back, errors=errors, personal_id=personal_id, status=429
+            )
+            refused.headers["Retry-After"] = "60"
+            return refused
         try:
-            issued = await accounts.login(personal_id, password, client_ip(request))
+            issued = await accounts.login(personal_id, password, ip)
         except LoginThrottled as throttled:
             minutes = max(1, throttled.retry_after // 60)
             errors = [("personal_id", "signin_throttled", {"minutes": minutes})]
@@ -185,6 +196,7 @@ class SessionPages(Controller):
             refused.headers["Retry-After"] = str(throttled.retry_after)
             return refused
         except AuthenticationFailed:
+            limiter.take(ip)
             errors = [("personal_id", "signin_wrong", {})]
             return self._render(
                 request, back=back, errors=errors, personal_id=personal_id, status=401

@@ -228,6 +228,10 @@ CITIZEN_MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Nhập sai quá nhiều lần. Tài khoản tạm khoá đăng nhập; thử lại sau {minutes} phút.",
         "en": "Too many wrong attempts. Signing in is paused for this account; try again in {minutes} minutes.",
     },
+    "signin_too_many": {
+        "vi": "Có quá nhiều lần đăng nhập sai từ máy của bạn. Vui lòng thử lại sau ít phút.",
+        "en": "Too many failed sign-ins from your device. Please try again in a few minutes.",
+    },
     "signin_expired": {
         "vi": "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại để tiếp tục.",
         "en": "Your session has ended. Sign in again to continue.",

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.ratelimit import RateLimiter
 from kho.app import create_app
 from sharing.access import ACCESS_ACTIONS
 from sharing.models import ShareStatus
@@ -150,6 +151,20 @@ async def test_sign_in_throttled_after_repeated_failures(client, services):
     assert r.status_code == 429 and "error-summary" in r.text
     assert "Too many wrong attempts" in r.text and "15 minutes" in r.text
     assert r.headers["retry-after"] == "900"
+
+
+async def test_sign_in_slows_down_a_client_guessing_across_accounts(settings, services):
+    # as KHO_SIGN_IN_FAILURE_BURST=2 would build it
+    services.sign_in_limit = RateLimiter(10, burst=2)
+    pids = [(await f.citizen(services))[0] for _ in range(3)]
+    transport = httpx.ASGITransport(app=create_app(settings, services), client=("198.51.100.9", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://kho.test") as c:
+        for pid in pids[:2]:
+            assert (await sign_in(c, pid, "wrong-password")).status_code == 401
+        r = await sign_in(c, pids[2])  # the right password, but this client is out of tries
+        assert r.status_code == 429 and "error-summary" in r.text
+        assert "Có quá nhiều lần đăng nhập sai" in r.text
+        assert "kho_session" not in r.headers.get("set-cookie", "")
 
 
 async def test_an_expired_session_goes_back_to_sign_in_with_a_notice(client, services):
