@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import CHROMIUM, CITIZEN, Server, check_page
 
@@ -149,6 +150,12 @@ def test_citizen_signs_in_shares_a_paper_revokes_it_and_sees_the_access_log(
     page.get_by_role("link", name=w["share_this"]).click()
     page.wait_for_url(re.compile(r"/share\?doc="))
     assert page.locator("input[name=document]:checked").count() == 1
+    # the agency code shows only for "one agency"
+    assert page.locator("#agency").is_hidden()
+    page.locator("#audience-agency").check()
+    assert page.locator("#agency").is_visible()
+    page.locator("#audience").check()
+    assert page.locator("#agency").is_hidden()
     page.get_by_label(w["one_day"]).check()
     purpose = f"Hồ sơ xin việc ({lang})"
     page.get_by_label(w["purpose"]).fill(purpose)
@@ -164,7 +171,7 @@ def test_citizen_signs_in_shares_a_paper_revokes_it_and_sees_the_access_log(
     qr = page.get_by_role("img").first
     assert qr.bounding_box()["width"] >= 200
     page.get_by_role("button", name=w["copy"]).click()
-    assert page.locator("[data-copy-status]").inner_text() == w["copied"]
+    expect(page.locator("[data-copy-status]")).to_have_text(w["copied"])  # waits for it
     assert page.evaluate("navigator.clipboard.readText()") == link
     check_page(page, f"citizen-share-created-{lang}")
     _desktop(page)

@@ -181,6 +181,12 @@ async def test_an_expired_session_goes_back_to_sign_in_with_a_notice(client, ser
     page = await client.get(r.headers["location"])
     assert page.status_code == 200
     assert "Phiên đăng nhập đã hết hạn" in page.text
+    # a form sent after the session ended comes back to its page after signing in
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    client.cookies.set("kho_session", "an-ended-session-token")
+    r = await client.post(f"/shares/{uuid.uuid4()}/revoke", data={"_csrf_token": token})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/sign-in?next=/shares&expired=1"
     assert 'value="/access-log?x=1"' in page.text
 
 
@@ -228,6 +234,10 @@ async def test_empty_wallet_explains_what_kho_is(client, services):
     await signed_in_citizen(client, services)
     r = await client.get("/")
     assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp and r.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in r.text and "style=" not in r.text
     assert "Kho của bạn còn trống" in r.text
     assert r.headers["cache-control"] == "no-store"
     assert 'action="/sign-out"' in r.text

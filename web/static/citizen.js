@@ -26,4 +26,19 @@
   document.querySelectorAll("input.link-input[readonly]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
   });
+  // The agency code field shows only when "one agency" is picked (GOV.UK conditional
+  // reveal); it stays visible when it holds a value or an error.
+  document.querySelectorAll("[data-reveal-when]").forEach(function (box) {
+    var radio = document.getElementById(box.getAttribute("data-reveal-when"));
+    if (!radio || !radio.form) return;
+    var input = box.querySelector("input");
+    var sync = function () {
+      box.hidden = !radio.checked && !(input && (input.value || input.getAttribute("aria-invalid")));
+    };
+    if (box.id) radio.setAttribute("aria-controls", box.id);
+    radio.form.querySelectorAll("input[name='" + radio.name + "']").forEach(function (r) {
+      r.addEventListener("change", sync);
+    });
+    sync();
+  });
 })();
