@@ -290,6 +290,7 @@ CITIZEN_MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Giấy tờ này đã được thay thế bằng một bản mới.",
         "en": "This paper has been replaced by a newer one.",
     },
+    "doc_newer": {"vi": "Xem giấy tờ mới thay thế", "en": "See the newer paper"},
     "delete_heading": {"vi": "Xoá giấy tờ", "en": "Delete the paper"},
     "delete_lead": {
         "vi": "Xoá khỏi kho của bạn. Các liên kết đã chia sẻ sẽ không còn hiện giấy tờ này.",

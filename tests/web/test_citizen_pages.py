@@ -265,6 +265,9 @@ async def test_wallet_badges_status_filters_and_search(client, services):
     assert f"Do Cơ quan {code} cấp" in r.text
     assert r.text.count("Tự tải lên — chưa xác minh") == 2
     assert "Đã bị thu hồi" in r.text and "paper-flagged" in r.text
+    page = await client.get(f"/documents/{issued['id']}")
+    assert page.status_code == 200 and "panel-gone" in page.text
+    assert "Cơ quan cấp đã thu hồi giấy tờ này" in page.text and "Cấp nhầm" in page.text
 
     issued_only = papers((await client.get("/?provenance=issued")).text)
     assert "Giấy khai sinh" in issued_only and "Bằng tốt nghiệp" not in issued_only
