@@ -203,6 +203,9 @@ class Services:
         self.share_miss_limit = RateLimiter(
             settings.share_misses_per_minute, burst=max(1, settings.share_miss_burst)
         )
+        self.sign_in_limit = RateLimiter(
+            settings.sign_in_failures_per_minute, burst=max(1, settings.sign_in_failure_burst)
+        )
         self.metrics = api.Metrics()
         self.procedures = ProcedureCatalogue(self.database)
         self.filings = FilingService(self.database)
@@ -314,7 +317,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     https = settings.base_url.startswith("https://")
     return Litestar(
-        route_handlers=[*api.ROUTES, web.web_router(hsts=https)],
+        route_handlers=[
+            *api.ROUTES,
+            web.web_router(hsts=https, cookie_secure=settings.cookie_secure),
+        ],
         template_config=web.template_config(),
         csrf_config=CSRFConfig(
             secret=settings.csrf_secret or secrets.token_hex(32),
@@ -348,6 +354,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "requests": const(svc.requests),
             "access_log": const(svc.access_log),
             "share_miss_limit": const(svc.share_miss_limit),
+            "sign_in_limit": const(svc.sign_in_limit),
             "procedures": const(svc.procedures),
             "filings": const(svc.filings),
             "notifications": const(svc.notifications),

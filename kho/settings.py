@@ -28,6 +28,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # the CSRF cookie's signing secret; every process behind one address needs the same
     # one (default: a random one per process, fine for one process)
     csrf_secret: str | None = None
+    # the citizen's session cookie is Secure (default: yes when KHO_BASE_URL is https;
+    # set false only for local http)
+    cookie_secure: bool | None = None
     max_upload_bytes: int = 50 * 1024 * 1024
     quota_bytes: int = 1024 * 1024 * 1024
     token_ttl_seconds: int = 3600
@@ -40,6 +43,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # share links: unknown tokens a client may try (per minute, and in one burst)
     share_misses_per_minute: int = 60
     share_miss_burst: int = 1000
+    # citizens' web sign-in: failed attempts a client may make (per minute, in one burst),
+    # across accounts; each account is also throttled on its own (vault.accounts)
+    sign_in_failures_per_minute: int = 10
+    sign_in_failure_burst: int = 20
     log_level: str = "info"
     log_json: bool = False
     access_log: bool = False

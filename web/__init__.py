@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Response, Router
+from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from web.citizen import AccessPages, SessionPages, ShareLinkPages, WalletPages
 from web.pages import SharePages, VerifyPages
+from web.session import SessionConfig, SignInRequired, redirect_handler
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,17 +41,25 @@ def security_headers(hsts: bool) -> Any:
     return after
 
 
-def web_router(*, hsts: bool) -> Router:
+def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
+    """``cookie_secure``: the session cookie's Secure flag (default: on behind TLS)."""
+    config = SessionConfig(cookie_secure=hsts if cookie_secure is None else cookie_secure)
     return Router(
         path="/",
         route_handlers=[
             SharePages,
             VerifyPages,
+            SessionPages,
+            WalletPages,
+            ShareLinkPages,
+            AccessPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),
         ],
         after_request=security_headers(hsts),
+        dependencies={"web_session": Provide(lambda: config, use_cache=True, sync_to_thread=False)},
+        exception_handlers={SignInRequired: redirect_handler(config)},
         include_in_schema=False,
     )
 

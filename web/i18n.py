@@ -152,6 +152,297 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# -- the citizen's pages (sign in, wallet, document, share links, access log)
+CITIZEN_MESSAGES: dict[str, dict[str, str]] = {
+    "nav_citizen": {"vi": "Kho của tôi", "en": "My vault"},
+    "nav_wallet": {"vi": "Giấy tờ của tôi", "en": "My papers"},
+    "nav_shares": {"vi": "Liên kết chia sẻ", "en": "My shares"},
+    "nav_access": {"vi": "Ai đã xem", "en": "Who looked"},
+    "nav_sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
+    "nav_sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
+    "error_prefix": {"vi": "Lỗi:", "en": "Error:"},
+    "cancel": {"vi": "Huỷ", "en": "Cancel"},
+    "citizen_notfound_body": {
+        "vi": "Không có giấy tờ hoặc liên kết nào như vậy trong kho của bạn.",
+        "en": "There is no such paper or link in your vault.",
+    },
+    # landing
+    "landing_title": {"vi": "Kho giấy tờ công dân", "en": "Citizen document vault"},
+    "landing_h1": {
+        "vi": "Giấy tờ của bạn, ở một nơi an toàn",
+        "en": "Your papers, in one safe place",
+    },
+    "landing_lead": {
+        "vi": "Kho giữ các giấy tờ cơ quan nhà nước cấp cho bạn, có chữ ký số. Nộp một lần, dùng lại mãi.",
+        "en": "Kho keeps the papers agencies issue to you, digitally signed. Hand them over once, reuse them always.",
+    },
+    "landing_point_keep": {
+        "vi": "Giấy khai sinh, lý lịch tư pháp, bản sao chứng thực… được lưu mã hoá.",
+        "en": "Birth certificates, judicial records, certified copies… stored encrypted.",
+    },
+    "landing_point_share": {
+        "vi": "Chia sẻ bằng liên kết hoặc mã QR có thời hạn, thu hồi bất cứ lúc nào.",
+        "en": "Share them by a link or QR code that expires; revoke it at any time.",
+    },
+    "landing_point_see": {
+        "vi": "Xem ai đã mở giấy tờ của bạn, khi nào và để làm gì.",
+        "en": "See who opened your papers, when and why.",
+    },
+    "landing_start": {"vi": "Đăng nhập để bắt đầu", "en": "Sign in to start"},
+    "landing_official_h2": {"vi": "Bạn là cán bộ?", "en": "Are you an official?"},
+    "landing_official": {
+        "vi": "Mở liên kết công dân gửi cho bạn, hoặc kiểm tra một tệp PDF tại trang",
+        "en": "Open the link a citizen gave you, or check a PDF on the page",
+    },
+    # sign in
+    "signin_title": {"vi": "Đăng nhập", "en": "Sign in"},
+    "signin_lead": {
+        "vi": "Đăng nhập bằng số định danh cá nhân và mật khẩu của bạn.",
+        "en": "Sign in with your personal identification number and password.",
+    },
+    "signin_pid": {"vi": "Số định danh cá nhân", "en": "Personal identification number"},
+    "signin_pid_hint": {
+        "vi": "12 chữ số, in trên thẻ căn cước, ví dụ 001090000001",
+        "en": "12 digits, printed on your ID card, for example 001090000001",
+    },
+    "signin_password": {"vi": "Mật khẩu", "en": "Password"},
+    "signin_submit": {"vi": "Đăng nhập", "en": "Sign in"},
+    "signin_help": {
+        "vi": "Phiên đăng nhập tự kết thúc sau một thời gian. Trên máy dùng chung, hãy đăng xuất khi xong.",
+        "en": "Your session ends by itself after a while. On a shared computer, sign out when you are done.",
+    },
+    "signin_pid_missing": {
+        "vi": "Nhập số định danh cá nhân.",
+        "en": "Enter your personal identification number.",
+    },
+    "signin_pid_format": {
+        "vi": "Số định danh cá nhân gồm đúng 12 chữ số.",
+        "en": "The personal identification number is exactly 12 digits.",
+    },
+    "signin_pw_missing": {"vi": "Nhập mật khẩu.", "en": "Enter your password."},
+    "signin_wrong": {
+        "vi": "Số định danh hoặc mật khẩu không đúng.",
+        "en": "The personal identification number or the password is wrong.",
+    },
+    "signin_throttled": {
+        "vi": "Nhập sai quá nhiều lần. Tài khoản tạm khoá đăng nhập; thử lại sau {minutes} phút.",
+        "en": "Too many wrong attempts. Signing in is paused for this account; try again in {minutes} minutes.",
+    },
+    "signin_too_many": {
+        "vi": "Có quá nhiều lần đăng nhập sai từ máy của bạn. Vui lòng thử lại sau ít phút.",
+        "en": "Too many failed sign-ins from your device. Please try again in a few minutes.",
+    },
+    "signin_expired": {
+        "vi": "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại để tiếp tục.",
+        "en": "Your session has ended. Sign in again to continue.",
+    },
+    "signout_done": {"vi": "Bạn đã đăng xuất.", "en": "You have signed out."},
+    # wallet
+    "wallet_title": {"vi": "Giấy tờ của tôi", "en": "My papers"},
+    "wallet_share": {"vi": "Chia sẻ giấy tờ", "en": "Share papers"},
+    "wallet_filters": {"vi": "Lọc giấy tờ", "en": "Filter papers"},
+    "wallet_search": {"vi": "Tìm theo tên giấy tờ", "en": "Search by title"},
+    "wallet_all_types": {"vi": "Mọi loại", "en": "All types"},
+    "wallet_all_provenances": {"vi": "Mọi nguồn gốc", "en": "Any provenance"},
+    "wallet_filter": {"vi": "Lọc", "en": "Apply"},
+    "wallet_clear": {"vi": "Bỏ lọc", "en": "Clear filters"},
+    "wallet_count": {"vi": "{n} giấy tờ", "en": "{n} papers"},
+    "wallet_more": {"vi": "Xem thêm giấy tờ", "en": "More papers"},
+    "wallet_none_match": {
+        "vi": "Không có giấy tờ nào khớp. Hãy thử bỏ bớt điều kiện lọc.",
+        "en": "No paper matches. Try removing a filter.",
+    },
+    "wallet_empty_title": {"vi": "Kho của bạn còn trống", "en": "Your vault is empty"},
+    "wallet_empty_body": {
+        "vi": "Khi cơ quan nhà nước cấp giấy tờ cho bạn (giấy khai sinh, lý lịch tư pháp, bản sao chứng thực…), giấy tờ sẽ xuất hiện ở đây, kèm chữ ký số để ai cũng kiểm tra được.",
+        "en": "When an agency issues you a paper (a birth certificate, a judicial record, a certified copy…), it appears here, digitally signed so anyone can check it.",
+    },
+    "wallet_empty_next": {
+        "vi": "Bạn sẽ không phải nộp lại cùng một giấy tờ nhiều lần: chỉ cần chia sẻ từ kho.",
+        "en": "You will not have to hand over the same paper again and again: share it from your vault.",
+    },
+    "wallet_deleted": {"vi": "Đã xoá giấy tờ.", "en": "The paper was deleted."},
+    "wallet_bad_filter_title": {"vi": "Bộ lọc không hợp lệ", "en": "Invalid filter"},
+    "wallet_bad_filter_body": {
+        "vi": "Không hiểu được địa chỉ trang này. Hãy quay lại danh sách giấy tờ.",
+        "en": "This page address could not be understood. Go back to your papers.",
+    },
+    "badge_issued": {"vi": "Do {agency} cấp", "en": "Issued by {agency}"},
+    "badge_certified_copy": {
+        "vi": "Bản sao chứng thực — {agency}",
+        "en": "Certified copy — {agency}",
+    },
+    "badge_citizen_signed": {"vi": "Tôi đã ký số", "en": "Signed by me"},
+    "badge_uploaded": {"vi": "Tự tải lên — chưa xác minh", "en": "Uploaded — unverified"},
+    # document
+    "document_title": {"vi": "Giấy tờ", "en": "Paper"},
+    "back_to_wallet": {"vi": "Quay lại giấy tờ của tôi", "en": "Back to my papers"},
+    "doc_share": {"vi": "Chia sẻ giấy tờ này", "en": "Share this paper"},
+    "doc_verification": {"vi": "Kết quả kiểm tra", "en": "Verification"},
+    "doc_details": {"vi": "Thông tin", "en": "Details"},
+    "doc_file": {"vi": "Tệp", "en": "File"},
+    "doc_code": {"vi": "Mã tra cứu", "en": "Verification code"},
+    "doc_status_revoked": {
+        "vi": "Cơ quan cấp đã thu hồi giấy tờ này. Không dùng được nữa.",
+        "en": "The issuing agency has revoked this paper. It can no longer be used.",
+    },
+    "doc_status_superseded": {
+        "vi": "Giấy tờ này đã được thay thế bằng một bản mới.",
+        "en": "This paper has been replaced by a newer one.",
+    },
+    "doc_newer": {"vi": "Xem giấy tờ mới thay thế", "en": "See the newer paper"},
+    "delete_heading": {"vi": "Xoá giấy tờ", "en": "Delete the paper"},
+    "delete_lead": {
+        "vi": "Xoá khỏi kho của bạn. Các liên kết đã chia sẻ sẽ không còn hiện giấy tờ này.",
+        "en": "Remove it from your vault. Links you shared will no longer show it.",
+    },
+    "delete_button": {"vi": "Xoá", "en": "Delete"},
+    "delete_title": {"vi": "Xoá giấy tờ này?", "en": "Delete this paper?"},
+    "delete_question": {
+        "vi": "Bạn sắp xoá “{title}” khỏi kho.",
+        "en": "You are about to delete “{title}” from your vault.",
+    },
+    "delete_warning": {
+        "vi": "Không thể hoàn tác. Nếu cần lại, bạn phải xin cơ quan cấp lại.",
+        "en": "This cannot be undone. To get it back you would have to ask the agency again.",
+    },
+    "delete_confirm": {"vi": "Có, xoá giấy tờ", "en": "Yes, delete the paper"},
+    "delete_held_title": {"vi": "Chưa xoá được", "en": "Cannot delete yet"},
+    "delete_held_body": {
+        "vi": "Một cơ quan đang giữ giấy tờ này theo quy định (lưu giữ pháp lý), nên chưa thể xoá.",
+        "en": "An agency keeps this paper under a legal hold, so it cannot be deleted for now.",
+    },
+    # share links
+    "share_new_title": {"vi": "Chia sẻ giấy tờ", "en": "Share papers"},
+    "share_new_lead": {
+        "vi": "Tạo một liên kết và mã QR. Người nhận chỉ thấy các giấy tờ bạn chọn, đến khi liên kết hết hạn hoặc bạn thu hồi.",
+        "en": "Make a link and a QR code. Whoever gets it sees only the papers you pick, until it expires or you revoke it.",
+    },
+    "share_pick": {"vi": "Chọn giấy tờ", "en": "Pick the papers"},
+    "share_pick_hint": {"vi": "Chọn một hoặc nhiều giấy tờ.", "en": "Pick one or more."},
+    "share_no_documents": {
+        "vi": "Kho của bạn chưa có giấy tờ nào.",
+        "en": "Your vault has no papers yet.",
+    },
+    "share_expiry": {"vi": "Liên kết dùng được trong", "en": "The link works for"},
+    "expiry_1h": {"vi": "1 giờ", "en": "1 hour"},
+    "expiry_1d": {"vi": "1 ngày", "en": "1 day"},
+    "expiry_7d": {"vi": "7 ngày", "en": "7 days"},
+    "expiry_30d": {"vi": "30 ngày", "en": "30 days"},
+    "share_audience": {"vi": "Ai được mở", "en": "Who can open it"},
+    "share_audience_anyone": {"vi": "Bất kỳ ai có liên kết", "en": "Anyone with the link"},
+    "share_audience_agency": {
+        "vi": "Chỉ cán bộ của một cơ quan",
+        "en": "Only officials of one agency",
+    },
+    "share_agency_code": {"vi": "Mã cơ quan", "en": "Agency code"},
+    "share_agency_hint": {
+        "vi": "Chỉ cần nếu chọn một cơ quan, ví dụ UBND-PBD. Cơ quan cho bạn biết mã này.",
+        "en": "Only when you pick one agency, for example UBND-PBD. The agency tells you its code.",
+    },
+    "share_for_agency": {"vi": "Cán bộ cơ quan {agency}", "en": "Officials of {agency}"},
+    "share_purpose_label": {"vi": "Mục đích (không bắt buộc)", "en": "Purpose (optional)"},
+    "share_purpose_hint": {
+        "vi": "Ví dụ: Hồ sơ đăng ký kết hôn. Được ghi vào nhật ký truy cập.",
+        "en": "For example: Marriage registration. It is written in the access log.",
+    },
+    "share_submit": {"vi": "Tạo liên kết", "en": "Create the link"},
+    "share_err_documents": {
+        "vi": "Chọn ít nhất một giấy tờ.",
+        "en": "Pick at least one paper.",
+    },
+    "share_err_documents_gone": {
+        "vi": "Một giấy tờ đã chọn không còn trong kho. Hãy chọn lại.",
+        "en": "A paper you picked is no longer in your vault. Pick again.",
+    },
+    "share_err_expiry": {
+        "vi": "Chọn thời hạn của liên kết.",
+        "en": "Pick how long the link works.",
+    },
+    "share_err_audience": {"vi": "Chọn ai được mở liên kết.", "en": "Pick who can open the link."},
+    "share_err_agency_missing": {
+        "vi": "Nhập mã cơ quan, hoặc chọn “Bất kỳ ai có liên kết”.",
+        "en": "Enter the agency code, or pick “Anyone with the link”.",
+    },
+    "share_err_agency_unknown": {
+        "vi": "Không có cơ quan nào mang mã {agency}.",
+        "en": "There is no agency with the code {agency}.",
+    },
+    "share_err_purpose": {
+        "vi": "Mục đích dài tối đa 500 ký tự.",
+        "en": "The purpose can be at most 500 characters.",
+    },
+    "share_created_title": {"vi": "Đã tạo liên kết", "en": "Link created"},
+    "share_created_lead": {
+        "vi": "Gửi liên kết hoặc cho người nhận quét mã QR.",
+        "en": "Send the link, or let the recipient scan the QR code.",
+    },
+    "share_link": {"vi": "Liên kết chia sẻ", "en": "Share link"},
+    "share_once": {
+        "vi": "Liên kết chỉ hiện một lần: Kho không lưu lại nó. Hãy sao chép ngay.",
+        "en": "The link is shown only now: Kho does not keep it. Copy it now.",
+    },
+    "copy": {"vi": "Sao chép liên kết", "en": "Copy the link"},
+    "copied": {"vi": "Đã sao chép liên kết.", "en": "Link copied."},
+    "share_qr_caption": {
+        "vi": "Mã QR của liên kết: người nhận quét bằng điện thoại.",
+        "en": "The link as a QR code: the recipient scans it with a phone.",
+    },
+    "share_papers": {"vi": "Giấy tờ", "en": "Papers"},
+    "share_see_all": {"vi": "Xem mọi liên kết chia sẻ của tôi", "en": "See all my shares"},
+    "shares_title": {"vi": "Liên kết chia sẻ của tôi", "en": "My shares"},
+    "shares_lead": {
+        "vi": "Mỗi liên kết, số lần đã mở và tình trạng. Thu hồi một liên kết khi không cần nữa.",
+        "en": "Each link, how often it was opened and its status. Revoke a link you no longer need.",
+    },
+    "shares_empty": {
+        "vi": "Bạn chưa chia sẻ liên kết nào.",
+        "en": "You have not shared any link yet.",
+    },
+    "shares_link_of": {"vi": "Liên kết tạo lúc {when}", "en": "Link made {when}"},
+    "shares_created": {"vi": "Tạo lúc", "en": "Created"},
+    "shares_last_used": {"vi": "lần cuối {when}", "en": "last {when}"},
+    "shares_revoked": {
+        "vi": "Đã thu hồi liên kết. Không ai mở được nữa.",
+        "en": "The link was revoked. Nobody can open it any more.",
+    },
+    "share_status_active": {"vi": "Đang hiệu lực", "en": "Active"},
+    "share_status_expired": {"vi": "Đã hết hạn", "en": "Expired"},
+    "share_status_revoked": {"vi": "Đã thu hồi", "en": "Revoked"},
+    "share_status_used_up": {"vi": "Đã hết lượt mở", "en": "Used up"},
+    "revoke": {"vi": "Thu hồi liên kết", "en": "Revoke the link"},
+    # access log
+    "access_title": {"vi": "Ai đã xem giấy tờ của tôi", "en": "Who looked at my data"},
+    "access_lead": {
+        "vi": "Mỗi lần người khác mở, tải hoặc kiểm tra giấy tờ của bạn, mới nhất trước. Giờ Việt Nam.",
+        "en": "Every time someone else opened, downloaded or checked your papers, newest first. Vietnam time.",
+    },
+    "access_empty": {
+        "vi": "Chưa ai xem giấy tờ của bạn.",
+        "en": "Nobody has looked at your papers yet.",
+    },
+    "access_anyone": {"vi": "Người có liên kết", "en": "Someone with the link"},
+    "access_share_opened": {"vi": "đã mở liên kết chia sẻ", "en": "opened a share link"},
+    "access_document_downloaded": {"vi": "đã tải giấy tờ", "en": "downloaded the paper"},
+    "access_document_verified": {"vi": "đã kiểm tra giấy tờ", "en": "verified the paper"},
+    "access_verification_code_used": {
+        "vi": "đã tra cứu mã giấy tờ",
+        "en": "looked up the paper's code",
+    },
+    "access_request_received": {
+        "vi": "đã gửi yêu cầu cung cấp giấy tờ",
+        "en": "asked you for papers",
+    },
+    "access_paper": {"vi": "Giấy tờ", "en": "Paper"},
+    "access_deleted_paper": {"vi": "(giấy tờ đã xoá)", "en": "(deleted paper)"},
+    "access_kind": {"vi": "Là", "en": "Who"},
+    "access_kind_agency": {"vi": "Hệ thống của cơ quan", "en": "An agency's system"},
+    "access_kind_official": {"vi": "Cán bộ", "en": "An official"},
+    "access_older": {"vi": "Xem các lần cũ hơn", "en": "Older entries"},
+}
+MESSAGES.update(CITIZEN_MESSAGES)
+
+
 def translator(lang: str) -> Any:
     def t(key: str, **values: Any) -> str:
         entry = MESSAGES.get(key)

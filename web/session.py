@@ -1,0 +1,144 @@
+"""The citizen's web session: the bearer token ``AccountService.login`` issues, kept in
+an HttpOnly cookie that expires with the token.  Pages that need a session raise
+``SignInRequired``; the router answers it with a 303 to the sign-in page, which comes
+back to where the citizen was."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response
+from litestar.response import Redirect
+
+from vault import AccountService, Actor, ActorType
+from vault.errors import AuthenticationFailed
+
+COOKIE = "kho_session"
+SIGN_IN = "/sign-in"
+
+
+class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
+    # security: Secure by default whenever the public address is https
+    cookie_secure: bool = True
+
+
+class SignedIn(msgspec.Struct, frozen=True, kw_only=True):
+    """The citizen behind a valid session cookie."""
+
+    owner_id: UUID
+    token_id: UUID
+
+
+class SignInRequired(Exception):
+    """No session, or one that has ended: go and sign in, then come back to ``back``."""
+
+    def __init__(self, back: str, *, expired: bool) -> None:
+        super().__init__("sign-in required")
+        self.back = back
+        self.expired = expired
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: only a path on this site (never ``//host`` or a
+    scheme, which would make the sign-in page an open redirect)."""
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 32 for c in value)
+        or len(value) > 2000
+    ):
+        return "/"
+    return value
+
+
+def here(request: Request[Any, Any, Any]) -> str:
+    """This page's path and query, without the language switch."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + ("?" + urlencode(query) if query else "")
+
+
+async def current(request: Request[Any, Any, Any], accounts: AccountService) -> SignedIn | None:
+    """The signed-in citizen, or None without a cookie; an ended session (expired,
+    revoked, or a token that is not a citizen's) raises ``SignInRequired``."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        principal = await accounts.authenticate(token)
+    except AuthenticationFailed:
+        raise SignInRequired(here(request), expired=True) from None
+    if principal.kind != "owner" or principal.owner_id is None:
+        raise SignInRequired(here(request), expired=True)
+    return SignedIn(owner_id=principal.owner_id, token_id=principal.token_id)
+
+
+async def require(
+    request: Request[Any, Any, Any], accounts: AccountService, *, back: str | None = None
+) -> SignedIn:
+    """The signed-in citizen, or ``SignInRequired`` (``back``: where to return, for a
+    form post whose own URL cannot be shown again)."""
+    try:
+        found = await current(request, accounts)
+    except SignInRequired as ended:
+        raise SignInRequired(back or ended.back, expired=True) from None
+    if found is None:
+        raise SignInRequired(back or here(request), expired=False)
+    return found
+
+
+def owner_actor(who: SignedIn, request: Request[Any, Any, Any]) -> Actor:
+    return Actor(
+        type=ActorType.OWNER,
+        id=str(who.owner_id),
+        ip=request.client.host if request.client else None,
+    )
+
+
+def sign_in_url(back: str, *, expired: bool = False) -> str:
+    url = f"{SIGN_IN}?next={quote(safe_next(back), safe='/')}"
+    return url + "&expired=1" if expired else url
+
+
+def start(response: Response[Any], token: str, max_age: int, config: SessionConfig) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=config.cookie_secure,
+    )
+
+
+def end(response: Response[Any], config: SessionConfig) -> None:
+    response.set_cookie(
+        COOKIE,
+        "",
+        max_age=0,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=config.cookie_secure,
+    )
+
+
+def redirect_handler(config: SessionConfig) -> Any:
+    """The router's answer to ``SignInRequired``: 303 to the sign-in page (and the
+    ended session's cookie dropped)."""
+
+    def handle(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+        response: Response[Any] = Redirect(
+            sign_in_url(exc.back, expired=exc.expired), status_code=303
+        )
+        if exc.expired:
+            end(response, config)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return handle
