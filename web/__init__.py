@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from web.citizen import AccessPages, SessionPages, ShareLinkPages, WalletPages
+from web.official import OfficialPages
 from web.pages import SharePages, VerifyPages
 from web.session import SessionConfig, SignInRequired, redirect_handler
 
@@ -53,6 +54,7 @@ def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
             WalletPages,
             ShareLinkPages,
             AccessPages,
+            OfficialPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

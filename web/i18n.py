@@ -442,6 +442,35 @@ CITIZEN_MESSAGES: dict[str, dict[str, str]] = {
 }
 MESSAGES.update(CITIZEN_MESSAGES)
 
+# Officials' sign-in (agency-audience links).
+MESSAGES.update(
+    {
+        "official_signin_title": {"vi": "Cán bộ đăng nhập", "en": "Official sign-in"},
+        "official_signin_lead": {
+            "vi": "Dành cho cán bộ của cơ quan nhà nước, để mở các liên kết công dân chia sẻ riêng với cơ quan mình.",
+            "en": "For officials of a public agency, to open links citizens shared with their agency only.",
+        },
+        "official_agency": {"vi": "Mã cơ quan", "en": "Agency code"},
+        "official_agency_hint": {"vi": "Ví dụ: UBND-PBD", "en": "For example: UBND-PBD"},
+        "official_username": {"vi": "Tên đăng nhập", "en": "Username"},
+        "official_agency_missing": {"vi": "Hãy nhập mã cơ quan.", "en": "Enter the agency code."},
+        "official_username_missing": {
+            "vi": "Hãy nhập tên đăng nhập.",
+            "en": "Enter your username.",
+        },
+        "official_wrong": {
+            "vi": "Mã cơ quan, tên đăng nhập hoặc mật khẩu không đúng.",
+            "en": "The agency code, username or password is not right.",
+        },
+        "official_signin_cta": {
+            "vi": "Đăng nhập với tư cách cán bộ",
+            "en": "Sign in as an official",
+        },
+        "official_signed_in_as": {"vi": "Đang mở với tư cách", "en": "Opened as"},
+        "official_signout": {"vi": "Cán bộ đăng xuất", "en": "Official sign-out"},
+    }
+)
+
 
 def translator(lang: str) -> Any:
     def t(key: str, **values: Any) -> str:

@@ -26,12 +26,13 @@ from sharing.errors import (
 )
 from sharing.models import SharedView, viewer_for
 from sharing.shares import ShareService
-from vault import Actor, ActorType, Document, VaultService
+from vault import AccountService, Actor, ActorType, Document, VaultService
 from vault.errors import DocumentNotFound
 from verification import VerificationReport, Verifier
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource
 from web.i18n import COOKIE, pick_language, translator
+from web.session import signed_in_official
 
 MB = 1024 * 1024
 # the largest body /v reads (the vault limit is checked on the file itself)
@@ -125,6 +126,7 @@ class SharePages(Controller):
         shares: NamedDependency[ShareService],
         stored_documents: NamedDependency[StoredDocuments],
         share_miss_limit: NamedDependency[Any],
+        accounts: NamedDependency[AccountService],
         registry_source: NamedDependency[DatabaseRegistrySource],
         token: str,
         password: str | None,
@@ -139,8 +141,9 @@ class SharePages(Controller):
                 title_key="toomany_title",
                 body_key="toomany_body",
             )
+        official = await signed_in_official(request, accounts)
         try:
-            view: SharedView = await shares.open(token, viewer_for(None, ip), password=password)
+            view: SharedView = await shares.open(token, viewer_for(official, ip), password=password)
         except ShareNotFound:
             limiter.take(ip)
             return page(
@@ -162,6 +165,8 @@ class SharePages(Controller):
                 title_key="audience_title",
                 body_key="audience_body",
                 values={"agency": denied.agency_code},
+                action_url=f"/official/sign-in?next=/s/{token}",
+                action_key="official_signin_cta",
             )
         except SharePasswordRequired:
             return page(
@@ -219,12 +224,20 @@ class SharePages(Controller):
         shares: NamedDependency[ShareService],
         stored_documents: NamedDependency[StoredDocuments],
         share_miss_limit: NamedDependency[Any],
+        accounts: NamedDependency[AccountService],
         registry_source: NamedDependency[DatabaseRegistrySource],
         token: FromPath[str],
     ) -> Template:
         """The official's view of a share: each paper with a big verdict."""
         return await self._render_view(
-            request, shares, stored_documents, share_miss_limit, registry_source, token, None
+            request,
+            shares,
+            stored_documents,
+            share_miss_limit,
+            accounts,
+            registry_source,
+            token,
+            None,
         )
 
     @post("/{token:str}", status_code=200)
@@ -234,13 +247,21 @@ class SharePages(Controller):
         shares: NamedDependency[ShareService],
         stored_documents: NamedDependency[StoredDocuments],
         share_miss_limit: NamedDependency[Any],
+        accounts: NamedDependency[AccountService],
         registry_source: NamedDependency[DatabaseRegistrySource],
         token: FromPath[str],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template:
         password = (data.get("password") or "")[:1024]
         return await self._render_view(
-            request, shares, stored_documents, share_miss_limit, registry_source, token, password
+            request,
+            shares,
+            stored_documents,
+            share_miss_limit,
+            accounts,
+            registry_source,
+            token,
+            password,
         )
 
     @get("/{token:str}/documents/{document_id:str}")
@@ -249,6 +270,7 @@ class SharePages(Controller):
         request: Request[Any, Any, Any],
         shares: NamedDependency[ShareService],
         share_miss_limit: NamedDependency[Any],
+        accounts: NamedDependency[AccountService],
         token: FromPath[str],
         document_id: FromPath[str],
         grant: FromQuery[str | None] = None,
@@ -264,8 +286,9 @@ class SharePages(Controller):
                 body_key="toomany_body",
             )
         try:
+            official = await signed_in_official(request, accounts)
             stream = await shares.open_content(
-                token, UUID(document_id), viewer_for(None, ip), grant=grant
+                token, UUID(document_id), viewer_for(official, ip), grant=grant
             )
         except (ValueError, ShareNotFound, DocumentNotFound):
             limiter.take(ip)

@@ -13,10 +13,13 @@ import msgspec
 from litestar import Request, Response
 from litestar.response import Redirect
 
-from vault import AccountService, Actor, ActorType
+from vault import AccountService, Actor, ActorType, Principal
 from vault.errors import AuthenticationFailed
 
 COOKIE = "kho_session"
+# an official's session: a separate cookie, so a citizen and an official can share a
+# browser (a counter's tablet) without one session standing in for the other
+OFFICIAL_COOKIE = "kho_official"
 SIGN_IN = "/sign-in"
 
 
@@ -104,9 +107,16 @@ def sign_in_url(back: str, *, expired: bool = False) -> str:
     return url + "&expired=1" if expired else url
 
 
-def start(response: Response[Any], token: str, max_age: int, config: SessionConfig) -> None:
+def start(
+    response: Response[Any],
+    token: str,
+    max_age: int,
+    config: SessionConfig,
+    *,
+    cookie: str = COOKIE,
+) -> None:
     response.set_cookie(
-        COOKIE,
+        cookie,
         token,
         max_age=max_age,
         path="/",
@@ -116,9 +126,9 @@ def start(response: Response[Any], token: str, max_age: int, config: SessionConf
     )
 
 
-def end(response: Response[Any], config: SessionConfig) -> None:
+def end(response: Response[Any], config: SessionConfig, *, cookie: str = COOKIE) -> None:
     response.set_cookie(
-        COOKIE,
+        cookie,
         "",
         max_age=0,
         path="/",
@@ -142,3 +152,18 @@ def redirect_handler(config: SessionConfig) -> Any:
         return response
 
     return handle
+
+
+async def signed_in_official(
+    request: Request[Any, Any, Any], accounts: AccountService
+) -> Principal | None:
+    """The official behind the official's cookie, or None (no cookie, or a session
+    that has ended: the page then opens as for anyone)."""
+    token = request.cookies.get(OFFICIAL_COOKIE)
+    if not token:
+        return None
+    try:
+        principal = await accounts.authenticate(token)
+    except AuthenticationFailed:
+        return None
+    return principal if principal.kind == "official" else None

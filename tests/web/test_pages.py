@@ -92,3 +92,49 @@ async def test_verify_page_and_code_lookup(client, services):
     assert r.status_code in (400, 422)
     r = await client.get("/v/KHO-NOPE-0000")
     assert r.status_code == 404
+
+
+async def test_an_official_signs_in_to_open_a_link_for_their_agency(client, services):
+    headers = await f.citizen_headers(services, client)
+    doc = await f.upload(client, headers, f.pdf("giấy"), title="Giấy khai sinh")
+    _, code = await f.agency_headers(services, client, "UBND-PX")
+    await services.accounts.create_official(code, "canbo", "Phạm Minh Đức", f.PASSWORD)
+    r = await client.post(
+        "/api/v1/shares",
+        headers=headers,
+        json={"document_ids": [doc["id"]], "ttl_seconds": 3600, "audience": {"agency": code}},
+    )
+    share = r.json()
+
+    denied = await client.get(f"/s/{share['token']}")
+    assert denied.status_code == 403
+    link = f"/official/sign-in?next=/s/{share['token']}"
+    assert link in denied.text
+
+    form = await client.get(link)
+    assert form.status_code == 200
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    fields = {"_csrf_token": csrf.group(1), "next": f"/s/{share['token']}", "agency": code}
+    wrong = await client.post(
+        "/official/sign-in", data={**fields, "username": "canbo", "password": "sai"}
+    )
+    assert wrong.status_code == 401 and "error-summary" in wrong.text
+    missing = await client.post("/official/sign-in", data={**fields, "username": ""})
+    assert missing.status_code == 422
+    ok = await client.post(
+        "/official/sign-in", data={**fields, "username": "canbo", "password": f.PASSWORD}
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == f"/s/{share['token']}"
+    assert "kho_official=" in ok.headers["set-cookie"]
+    assert "httponly" in ok.headers["set-cookie"].lower()
+
+    opened = await client.get(f"/s/{share['token']}")
+    assert opened.status_code == 200 and "Giấy khai sinh" in opened.text
+    log = (await client.get("/api/v1/access-log", headers=headers)).json()["items"]
+    assert log[0]["actor"]["type"] == "official"
+    assert "Phạm Minh Đức" in log[0]["actor"]["name"]
+
+    out = await client.post("/official/sign-out", data={"_csrf_token": csrf.group(1)})
+    assert out.status_code == 303
+    assert (await client.get(f"/s/{share['token']}")).status_code == 403
