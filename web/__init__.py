@@ -12,10 +12,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from web.agency import AgencyPages
 from web.citizen import AccessPages, SessionPages, ShareLinkPages, WalletPages
 from web.official import OfficialPages
 from web.pages import SharePages, VerifyPages
 from web.session import SessionConfig, SignInRequired, redirect_handler
+from web.signing_pages import SigningPages
 
 HERE = Path(__file__).resolve().parent
 
@@ -55,6 +57,8 @@ def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
             ShareLinkPages,
             AccessPages,
             OfficialPages,
+            AgencyPages,
+            SigningPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

@@ -488,3 +488,245 @@ def pick_language(query: str | None, cookie: str | None, accept: str | None) -> 
     if accept and accept.lower().startswith("en"):
         return "en"
     return DEFAULT
+
+
+# -- the officials' agency inbox and the citizen's "sign a form" (issue #6)
+MESSAGES.update(
+    {
+        "nav_inbox": {"vi": "Hồ sơ đến", "en": "Inbox"},
+        "agency_status_draft": {"vi": "Bản nháp", "en": "Draft"},
+        "agency_status_received": {"vi": "Đã tiếp nhận", "en": "Received"},
+        "agency_status_processing": {"vi": "Đang xử lý", "en": "Processing"},
+        "agency_status_needs-more-info": {"vi": "Cần bổ sung", "en": "Needs more information"},
+        "agency_status_done": {"vi": "Đã trả kết quả", "en": "Done"},
+        "agency_status_rejected": {"vi": "Từ chối", "en": "Rejected"},
+        "agency_back_to_inbox": {"vi": "Quay lại hồ sơ đến", "en": "Back to the inbox"},
+        "agency_forbidden_title": {"vi": "Không có quyền", "en": "Not allowed"},
+        "agency_forbidden_body": {
+            "vi": "Cơ quan {agency} chưa được cấp quyền tiếp nhận hồ sơ trên Kho, nên bạn không mở được hộp hồ sơ đến.",
+            "en": "{agency} is not allowed to receive filings on Kho, so you cannot open the inbox.",
+        },
+        "agency_inbox_title": {"vi": "Hồ sơ đến", "en": "Filings inbox"},
+        "agency_inbox_lead": {
+            "vi": "Hồ sơ công dân gửi đến {agency}. Bạn đang đăng nhập là {name}.",
+            "en": "Filings citizens sent to {agency}. You are signed in as {name}.",
+        },
+        "agency_filter_status": {"vi": "Trạng thái", "en": "Status"},
+        "agency_filter_all": {"vi": "Tất cả", "en": "All"},
+        "agency_filter_apply": {"vi": "Lọc", "en": "Filter"},
+        "agency_inbox_empty": {"vi": "Chưa có hồ sơ nào.", "en": "No filings yet."},
+        "agency_applicant": {"vi": "Người nộp", "en": "Applicant"},
+        "agency_applicant_name": {"vi": "Họ và tên", "en": "Name"},
+        "agency_applicant_id": {"vi": "Số định danh cá nhân", "en": "Personal ID"},
+        "agency_submitted": {"vi": "Ngày nộp", "en": "Submitted"},
+        "agency_updated": {"vi": "Cập nhật", "en": "Updated"},
+        "agency_filing_id": {"vi": "Mã hồ sơ", "en": "Filing number"},
+        "agency_pages": {"vi": "Trang", "en": "Pages"},
+        "agency_first_page": {"vi": "Trang đầu", "en": "First page"},
+        "agency_next_page": {"vi": "Trang sau", "en": "Next page"},
+        "agency_filing_title": {"vi": "Hồ sơ", "en": "Filing"},
+        "agency_filing_notfound": {
+            "vi": "Không có hồ sơ hay giấy tờ này trong hộp hồ sơ của cơ quan bạn.",
+            "en": "There is no such filing or paper in your agency's inbox.",
+        },
+        "agency_done_status": {
+            "vi": "Đã đổi trạng thái hồ sơ.",
+            "en": "The filing's status is changed.",
+        },
+        "agency_done_result": {
+            "vi": "Đã trả kết quả vào kho giấy tờ của công dân. Hồ sơ đã xong.",
+            "en": "The result is in the citizen's vault. The filing is done.",
+        },
+        "agency_form": {"vi": "Tờ khai", "en": "Form"},
+        "agency_papers": {"vi": "Giấy tờ kèm theo", "en": "Papers"},
+        "agency_origin_vault": {"vi": "Dùng lại từ kho", "en": "Reused from the vault"},
+        "agency_origin_upload": {"vi": "Tải lên cho hồ sơ này", "en": "Uploaded for this filing"},
+        "agency_no_papers": {"vi": "Không có giấy tờ.", "en": "No papers."},
+        "agency_result": {"vi": "Kết quả", "en": "Result"},
+        "agency_result_download": {"vi": "Tải kết quả", "en": "Download the result"},
+        "agency_timeline": {"vi": "Quá trình xử lý", "en": "What happened"},
+        "agency_change_status": {"vi": "Đổi trạng thái", "en": "Change the status"},
+        "agency_new_status": {"vi": "Trạng thái mới", "en": "New status"},
+        "agency_note": {"vi": "Ghi chú", "en": "Note"},
+        "agency_note_hint": {
+            "vi": "Công dân sẽ thấy ghi chú này (ví dụ: giấy tờ cần bổ sung).",
+            "en": "The citizen sees this note (for example, which paper to add).",
+        },
+        "agency_change_button": {"vi": "Lưu trạng thái", "en": "Save the status"},
+        "agency_return_result": {"vi": "Trả kết quả", "en": "Return the result"},
+        "agency_return_lead": {
+            "vi": "Kết quả (tệp PDF) được lưu vào kho giấy tờ của công dân là giấy tờ do cơ quan cấp, và hồ sơ kết thúc.",
+            "en": "The result (a PDF) lands in the citizen's vault as a paper issued by the agency, and the filing is done.",
+        },
+        "agency_result_file": {"vi": "Tệp kết quả (PDF)", "en": "Result file (PDF)"},
+        "agency_result_file_hint": {
+            "vi": "Tệp đã ký số của cơ quan, hoặc tệp chưa ký để đóng dấu số bên dưới.",
+            "en": "A PDF your agency signed, or an unsigned one to seal below.",
+        },
+        "agency_result_title": {"vi": "Tên giấy tờ", "en": "Title"},
+        "agency_result_seal": {
+            "vi": "Đóng dấu số của cơ quan vào tệp này",
+            "en": "Seal it with the agency's seal",
+        },
+        "agency_result_button": {"vi": "Trả kết quả", "en": "Return the result"},
+        "agency_status_missing": {"vi": "Chọn trạng thái mới.", "en": "Choose the new status."},
+        "agency_note_long": {
+            "vi": "Ghi chú dài quá {max} ký tự.",
+            "en": "The note is longer than {max} characters.",
+        },
+        "agency_status_invalid": {
+            "vi": "Không thể chuyển hồ sơ từ “{current}” sang “{wanted}”.",
+            "en": "A filing cannot go from “{current}” to “{wanted}”.",
+        },
+        "agency_result_missing": {"vi": "Chọn tệp kết quả.", "en": "Choose the result file."},
+        "agency_result_not_pdf": {
+            "vi": "Kết quả phải là tệp PDF.",
+            "en": "The result must be a PDF.",
+        },
+        "agency_result_closed": {
+            "vi": "Hồ sơ này đã kết thúc, không trả kết quả được nữa.",
+            "en": "This filing is closed; a result cannot be returned any more.",
+        },
+        "agency_result_no_type": {
+            "vi": "Thủ tục này không có loại giấy tờ kết quả.",
+            "en": "This procedure has no result paper type.",
+        },
+        "agency_result_too_large": {"vi": "Tệp quá lớn.", "en": "The file is too large."},
+        "agency_result_unsigned": {
+            "vi": "Tệp chưa có chữ ký số: đánh dấu ô đóng dấu số của cơ quan, hoặc tải tệp đã ký.",
+            "en": "The file is not signed: tick the agency's seal, or upload a signed file.",
+        },
+        "agency_result_rejected": {
+            "vi": "Chữ ký trên tệp không kiểm tra được là của cơ quan bạn.",
+            "en": "The signature on the file does not verify as your agency's.",
+        },
+        "agency_result_not_authorized": {
+            "vi": "Cơ quan bạn chưa được đăng ký cấp loại giấy tờ này ({doc_type}).",
+            "en": "Your agency is not registered to issue this paper type ({doc_type}).",
+        },
+        "agency_result_unreadable": {
+            "vi": "Không đọc được tệp PDF này.",
+            "en": "This PDF cannot be read.",
+        },
+        # -- sign a form
+        "doc_sign": {"vi": "Ký số", "en": "Sign"},
+        "doc_signed_notice": {
+            "vi": "Đã ký. Đây là bản có chữ ký số của bạn.",
+            "en": "Signed. This is the copy with your digital signature.",
+        },
+        "sign_title": {"vi": "Ký số giấy tờ", "en": "Sign a document"},
+        "sign_lead": {
+            "vi": "Ký “{title}” bằng chữ ký số từ xa của bạn. Bản đã ký được lưu thành một giấy tờ mới; bản gốc giữ nguyên.",
+            "en": "Sign “{title}” with your remote signature. The signed copy is saved as a new paper; the original stays as it is.",
+        },
+        "sign_back_to_document": {"vi": "Quay lại giấy tờ", "en": "Back to the document"},
+        "sign_reason": {"vi": "Lý do ký (không bắt buộc)", "en": "Reason (optional)"},
+        "sign_reason_hint": {
+            "vi": "Ví dụ: Tôi xác nhận nội dung tờ khai.",
+            "en": "For example: I confirm this form.",
+        },
+        "sign_location": {"vi": "Nơi ký (không bắt buộc)", "en": "Place (optional)"},
+        "sign_location_hint": {"vi": "Ví dụ: Hà Nội", "en": "For example: Hanoi"},
+        "sign_visible": {
+            "vi": "Hiển thị chữ ký trên giấy tờ?",
+            "en": "Show the signature on the page?",
+        },
+        "sign_visible_yes": {
+            "vi": "Có, thêm ô chữ ký nhìn thấy được",
+            "en": "Yes, add a visible signature box",
+        },
+        "sign_visible_no": {"vi": "Không, chỉ ký số (không nhìn thấy)", "en": "No, sign invisibly"},
+        "sign_advanced": {"vi": "Tùy chọn nâng cao", "en": "Advanced options"},
+        "sign_field_name": {"vi": "Tên ô chữ ký", "en": "Signature field name"},
+        "sign_field_name_hint": {
+            "vi": "Để trống nếu không biết. Chỉ chữ cái không dấu, số, dấu chấm, gạch ngang, gạch dưới.",
+            "en": "Leave empty if unsure. Letters, digits, dot, dash and underscore only.",
+        },
+        "sign_continue": {"vi": "Tiếp tục", "en": "Continue"},
+        "sign_authorize_title": {"vi": "Xác nhận ký", "en": "Confirm the signature"},
+        "sign_authorize_lead_doc": {
+            "vi": "Nhập mã PIN ký số và mã một lần từ ứng dụng xác thực để ký “{title}”.",
+            "en": "Enter your signing PIN and the one-time code from your authenticator app to sign “{title}”.",
+        },
+        "sign_authorize_lead": {
+            "vi": "Nhập mã PIN ký số và mã một lần từ ứng dụng xác thực.",
+            "en": "Enter your signing PIN and the one-time code from your authenticator app.",
+        },
+        "sign_pin": {"vi": "Mã PIN ký số", "en": "Signing PIN"},
+        "sign_pin_hint": {"vi": "Từ 4 đến 32 chữ số.", "en": "4 to 32 digits."},
+        "sign_code": {"vi": "Mã một lần", "en": "One-time code"},
+        "sign_code_hint": {
+            "vi": "6 chữ số trong ứng dụng xác thực.",
+            "en": "The 6 digits in your authenticator app.",
+        },
+        "sign_button": {"vi": "Ký", "en": "Sign"},
+        "sign_no_credential_title": {
+            "vi": "Bạn chưa có chữ ký số",
+            "en": "You have no signing credential",
+        },
+        "sign_no_credential_body": {
+            "vi": "Để ký số, bạn cần đăng ký chữ ký số từ xa (chứng thư số, mã PIN và ứng dụng xác thực) trước.",
+            "en": "To sign, first set up a remote signing credential (a certificate, a PIN and an authenticator app).",
+        },
+        "sign_field_name_bad": {
+            "vi": "Tên ô chữ ký chỉ gồm chữ cái không dấu, số, dấu chấm, gạch ngang, gạch dưới.",
+            "en": "The field name may only have letters, digits, dot, dash and underscore.",
+        },
+        "sign_too_long": {"vi": "Dài quá {max} ký tự.", "en": "Longer than {max} characters."},
+        "sign_pdf_encrypted": {
+            "vi": "Tệp PDF được mã hóa, không ký được.",
+            "en": "The PDF is encrypted and cannot be signed.",
+        },
+        "sign_pdf_locked": {
+            "vi": "Chữ ký chứng thực trên tệp không cho phép ký thêm.",
+            "en": "The PDF's certification signature forbids more signatures.",
+        },
+        "sign_field_in_use": {
+            "vi": "Ô chữ ký này đã được ký.",
+            "en": "This signature field is already signed.",
+        },
+        "sign_pdf_unreadable": {
+            "vi": "Không đọc được tệp PDF này.",
+            "en": "This PDF cannot be read.",
+        },
+        "sign_pin_format": {
+            "vi": "Nhập mã PIN (4 đến 32 chữ số).",
+            "en": "Enter your PIN (4 to 32 digits).",
+        },
+        "sign_code_format": {
+            "vi": "Nhập mã một lần (6 chữ số).",
+            "en": "Enter the one-time code (6 digits).",
+        },
+        "sign_pin_wrong": {"vi": "Mã PIN không đúng.", "en": "The PIN is wrong."},
+        "sign_pin_wrong_left": {
+            "vi": "Mã PIN không đúng. Còn {left} lần thử.",
+            "en": "The PIN is wrong. {left} attempt(s) left.",
+        },
+        "sign_code_wrong": {
+            "vi": "Mã một lần không đúng hoặc đã dùng.",
+            "en": "The one-time code is wrong or already used.",
+        },
+        "sign_code_wrong_left": {
+            "vi": "Mã một lần không đúng hoặc đã dùng. Còn {left} lần thử.",
+            "en": "The one-time code is wrong or already used. {left} attempt(s) left.",
+        },
+        "sign_locked_title": {"vi": "Chữ ký số bị khóa", "en": "Your signing credential is locked"},
+        "sign_locked_body": {
+            "vi": "Nhập sai quá nhiều lần nên chữ ký số đã bị khóa. Liên hệ bộ phận hỗ trợ để mở khóa hoặc đặt lại mã PIN.",
+            "en": "Too many wrong attempts locked your signing credential. Contact support to unlock it or reset the PIN.",
+        },
+        "sign_session_gone_title": {
+            "vi": "Phiên ký đã hết hạn",
+            "en": "The signing session has ended",
+        },
+        "sign_session_gone_body": {
+            "vi": "Phiên ký không còn hiệu lực. Mở lại giấy tờ và bắt đầu ký lại.",
+            "en": "This signing session is no longer valid. Open the document and start again.",
+        },
+        "sign_failed_title": {"vi": "Chưa ký được", "en": "Could not sign"},
+        "sign_failed_body": {
+            "vi": "Dịch vụ ký số từ xa không hoàn tất việc ký. Hãy thử lại sau.",
+            "en": "The remote signing service did not complete the signature. Try again later.",
+        },
+    }
+)
