@@ -33,6 +33,7 @@ from sharing.filing_tables import FilingDocumentRow, FilingEventRow, FilingRow, 
 from sharing.procedures import FieldType, FormField, Prefill, Procedure, procedure_from
 from vault import outbox
 from vault.db import AgencyRow, Base, Database, DocumentRow, OwnerRow, utcnow
+from vault.documents import view_to_document
 from vault.errors import DocumentNotFound, InvalidInput, OwnerNotFound
 from vault.ids import uuid7
 from vault.models import Document, IssuerStatus, OwnerStatus, Provenance
@@ -230,31 +231,6 @@ _SUMMARY = select(
     _f.c.submitted_at,
     _f.c.result_document_id,
 ).join(_o, _o.c.id == _f.c.owner_id)
-
-
-def _document(row: Any) -> Document:
-    return Document(
-        id=row.id,
-        owner_id=row.owner_id,
-        title=row.title,
-        doc_type=row.doc_type,
-        provenance=Provenance(row.provenance),
-        content_type=row.content_type,
-        filename=row.filename,
-        size=row.size,
-        sha256=row.sha256,
-        issuer_agency_id=row.issuer_agency_id,
-        issuer_agency_code=row.agency_code,
-        issuer_agency_name=row.agency_name,
-        issuer_status=IssuerStatus(row.issuer_status) if row.issuer_status else None,
-        legal_hold=row.legal_hold,
-        created_at=row.created_at,
-        source_document_id=row.source_document_id,
-        status_reason=row.status_reason,
-        superseded_by_id=row.superseded_by_id,
-        status_changed_at=row.status_changed_at,
-        verification_code=row.verification_code,
-    )
 
 
 def _summary(row: Row[Any]) -> FilingSummary:
@@ -814,7 +790,7 @@ def _load(
                 origin=Origin(p.origin),
                 attached_at=p.attached_at,
                 document_id=p.paper_id,
-                document=_document(p) if p.id is not None else None,
+                document=view_to_document(p) if p.id is not None else None,
             )
             for p in conn.execute(_PAPERS, {"owner_id": row.owner_id, "filing_id": filing_id})
         ),

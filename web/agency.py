@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import FormMultiDict, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
@@ -27,7 +27,7 @@ from verification.deposits import DepositRejected, check_deposit
 from verification.documents import StoredDocuments
 from verification.errors import IssuerNotAuthorized
 from verification.registry_db import DatabaseRegistrySource
-from web.citizen import type_namer
+from web.citizen import form_field, parse_uuid, type_namer
 from web.pages import _disposition, client_ip, lang_of, page
 from web.session import safe_next, signed_in_official
 
@@ -39,18 +39,6 @@ MAX_NOTE = 1000
 LISTED = [s for s in FilingStatus if s is not FilingStatus.DRAFT]
 
 FieldError = tuple[str, str, dict[str, Any]]
-
-
-def _uuid(value: str) -> UUID | None:
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
-
-
-def _field(form: FormMultiDict, name: str, limit: int = 1000) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def official_actor(who: Principal, request: Request[Any, Any, Any]) -> Actor:
@@ -221,7 +209,7 @@ class AgencyPages(Controller):
         self, request: Request[Any, Any, Any], filings: FilingService, who: Principal, raw: str
     ) -> Filing | Template:
         assert who.agency_code is not None
-        fid = _uuid(raw)
+        fid = parse_uuid(raw)
         try:
             if fid is None:
                 raise FilingNotFound(raw[:64])
@@ -271,7 +259,7 @@ class AgencyPages(Controller):
         if not isinstance(who, Principal):
             return who
         assert who.agency_code is not None
-        fid, did = _uuid(filing_id), _uuid(document_id)
+        fid, did = parse_uuid(filing_id), parse_uuid(document_id)
         try:
             if fid is None or did is None:
                 raise DocumentNotFound(document_id[:64])
@@ -318,7 +306,7 @@ class AgencyPages(Controller):
         if isinstance(found, Template):
             return found
         form = await request.form()
-        raw, note = _field(form, "status", 40), _field(form, "note", 4000)
+        raw, note = form_field(form, "status", 40), form_field(form, "note", 4000)
         errors: list[FieldError] = []
         wanted = FilingStatus(raw) if raw in {str(s) for s in FilingStatus} else None
         if wanted is None:
@@ -387,7 +375,7 @@ class AgencyPages(Controller):
         if isinstance(found, Template):
             return found
         form = await request.form()
-        title, note = _field(form, "title", 300), _field(form, "note", 4000)
+        title, note = form_field(form, "title", 300), form_field(form, "note", 4000)
         seal = form.get("sign") in ("true", "on", "1")
         upload = form.get("file")
         errors: list[FieldError] = []

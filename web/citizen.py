@@ -74,14 +74,14 @@ def not_found(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-def _uuid(value: str) -> UUID | None:
+def parse_uuid(value: str) -> UUID | None:
     try:
         return UUID(value)
     except ValueError:
         return None
 
 
-def _field(form: FormMultiDict, name: str, limit: int = 1000) -> str:
+def form_field(form: FormMultiDict, name: str, limit: int = 1000) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
 
@@ -160,10 +160,10 @@ class SessionPages(Controller):
         sign_in_limit: NamedDependency[Any],
     ) -> Response[Any]:
         form = await request.form()
-        personal_id = _field(form, "personal_id", 64).replace(" ", "")
+        personal_id = form_field(form, "personal_id", 64).replace(" ", "")
         password = form.get("password")
         password = password[:1024] if isinstance(password, str) else ""
-        back = session.safe_next(_field(form, "next", 2000))
+        back = session.safe_next(form_field(form, "next", 2000))
         errors: list[FieldError] = []
         if not personal_id:
             errors.append(("personal_id", "signin_pid_missing", {}))
@@ -289,7 +289,7 @@ class WalletPages(Controller):
         )
 
     async def _owned(self, vault: VaultService, who: SignedIn, document_id: str) -> Document | None:
-        doc_id = _uuid(document_id)
+        doc_id = parse_uuid(document_id)
         if doc_id is None:
             return None
         try:
@@ -333,7 +333,7 @@ class WalletPages(Controller):
         document_id: FromPath[str],
     ) -> Response[Any]:
         who = await session.require(request, accounts)
-        doc_id = _uuid(document_id)
+        doc_id = parse_uuid(document_id)
         try:
             if doc_id is None:
                 raise DocumentNotFound(document_id)
@@ -471,13 +471,13 @@ class ShareLinkPages(Controller):
         form = await request.form()
         chosen = [v for v in form.getall("document", []) if isinstance(v, str)][:SHAREABLE]
         values = {
-            "expiry": _field(form, "expiry", 8),
-            "audience": _field(form, "audience", 16),
-            "agency": _field(form, "agency", 64).upper(),
-            "purpose": _field(form, "purpose", 2000),
+            "expiry": form_field(form, "expiry", 8),
+            "audience": form_field(form, "audience", 16),
+            "agency": form_field(form, "agency", 64).upper(),
+            "purpose": form_field(form, "purpose", 2000),
         }
         errors: list[FieldError] = []
-        doc_ids = [d for d in (_uuid(c) for c in chosen) if d is not None]
+        doc_ids = [d for d in (parse_uuid(c) for c in chosen) if d is not None]
         if not doc_ids:
             errors.append(("documents", "share_err_documents", {}))
         if values["expiry"] not in EXPIRY_PRESETS:
@@ -555,7 +555,7 @@ class ShareLinkPages(Controller):
         share_id: FromPath[str],
     ) -> Response[Any]:
         who = await session.require(request, accounts, back="/shares")
-        sid = _uuid(share_id)
+        sid = parse_uuid(share_id)
         try:
             if sid is None:
                 raise ShareNotFound()

@@ -107,6 +107,18 @@ def _fmt_size(size: int) -> str:
     return f"{max(1, round(size / 1024))} KB"
 
 
+def too_many(request: Request[Any, Any, Any]) -> Template:
+    return page(
+        request, "message.html", status=429, title_key="toomany_title", body_key="toomany_body"
+    )
+
+
+def not_found(request: Request[Any, Any, Any]) -> Template:
+    return page(
+        request, "message.html", status=404, title_key="notfound_title", body_key="notfound_body"
+    )
+
+
 class DocumentCard:
     """One shared paper as the landing shows it."""
 
@@ -134,25 +146,13 @@ class SharePages(Controller):
         ip = client_ip(request)
         limiter: Limiter = share_miss_limit
         if limiter.exhausted(ip):
-            return page(
-                request,
-                "message.html",
-                status=429,
-                title_key="toomany_title",
-                body_key="toomany_body",
-            )
+            return too_many(request)
         official = await signed_in_official(request, accounts)
         try:
             view: SharedView = await shares.open(token, viewer_for(official, ip), password=password)
         except ShareNotFound:
             limiter.take(ip)
-            return page(
-                request,
-                "message.html",
-                status=404,
-                title_key="notfound_title",
-                body_key="notfound_body",
-            )
+            return not_found(request)
         except ShareGone as gone:
             return page(
                 request, "gone.html", status=410, title_key="gone_title", reason=gone.reason
@@ -278,13 +278,7 @@ class SharePages(Controller):
         ip = client_ip(request)
         limiter: Limiter = share_miss_limit
         if limiter.exhausted(ip):
-            return page(
-                request,
-                "message.html",
-                status=429,
-                title_key="toomany_title",
-                body_key="toomany_body",
-            )
+            return too_many(request)
         try:
             official = await signed_in_official(request, accounts)
             stream = await shares.open_content(
@@ -292,13 +286,7 @@ class SharePages(Controller):
             )
         except (ValueError, ShareNotFound, DocumentNotFound):
             limiter.take(ip)
-            return page(
-                request,
-                "message.html",
-                status=404,
-                title_key="notfound_title",
-                body_key="notfound_body",
-            )
+            return not_found(request)
         except (ShareGone, ShareGrantInvalid):
             return page(request, "gone.html", status=410, title_key="gone_title", reason="expired")
         except (ShareAudienceDenied, SharePasswordRequired, SharePasswordWrong, ShareLocked):
@@ -360,13 +348,7 @@ class VerifyPages(Controller):
         max_mb = vault.limits.max_upload_bytes // MB
         limiter: Limiter = public_verify_limit
         if not limiter.take(client_ip(request)):
-            return page(
-                request,
-                "message.html",
-                status=429,
-                title_key="toomany_title",
-                body_key="toomany_body",
-            )
+            return too_many(request)
         upload = data.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             return page(
@@ -420,24 +402,12 @@ class VerifyPages(Controller):
     ) -> Template:
         limiter: Limiter = public_verify_limit
         if not limiter.take(client_ip(request)):
-            return page(
-                request,
-                "message.html",
-                status=429,
-                title_key="toomany_title",
-                body_key="toomany_body",
-            )
+            return too_many(request)
         try:
             found = await vault.lookup_code(
                 code,
                 Actor(type=ActorType.ANYONE, name="verification code", ip=client_ip(request)),
             )
         except DocumentNotFound:
-            return page(
-                request,
-                "message.html",
-                status=404,
-                title_key="notfound_title",
-                body_key="notfound_body",
-            )
+            return not_found(request)
         return page(request, "code.html", title_key="code_title", found=found)

@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -19,7 +18,7 @@ from signing.errors import PdfError
 from vault import AccountService, Document, VaultService
 from vault.errors import DocumentNotFound, UnsupportedMediaType
 from web import session
-from web.citizen import citizen_page, not_found
+from web.citizen import citizen_page, form_field, not_found, parse_uuid
 
 FieldError = tuple[str, str, dict[str, Any]]
 FIELD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -28,24 +27,12 @@ CODE = re.compile(r"^[0-9]{6,8}$")
 PDF = "application/pdf"
 
 
-def _field(form: FormMultiDict, name: str, limit: int = 200) -> str:
-    value = form.get(name)
-    return value.strip()[: limit + 1] if isinstance(value, str) else ""
-
-
-def _uuid(value: str) -> UUID | None:
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
-
-
 class SigningPages(Controller):
     path = "/"
     include_in_schema = False
 
     async def _pdf(self, vault: VaultService, owner_id: UUID, raw: str) -> Document | None:
-        did = _uuid(raw)
+        did = parse_uuid(raw)
         if did is None:
             return None
         try:
@@ -118,9 +105,9 @@ class SigningPages(Controller):
             return not_found(request)
         form = await request.form()
         values = {
-            "field_name": _field(form, "field_name", 64),
-            "reason": _field(form, "reason"),
-            "location": _field(form, "location"),
+            "field_name": form_field(form, "field_name", 64),
+            "reason": form_field(form, "reason", 200),
+            "location": form_field(form, "location", 200),
             "visible": "no" if form.get("visible") == "no" else "yes",
         }
         errors: list[FieldError] = []
@@ -195,7 +182,7 @@ class SigningPages(Controller):
         session_id: FromPath[str],
     ) -> Response[Any]:
         who = await session.require(request, accounts)
-        sid = _uuid(session_id)
+        sid = parse_uuid(session_id)
         if sid is None:
             return not_found(request)
         doc = await self._pdf(vault, who.owner_id, request.query_params.get("doc") or "")
@@ -211,12 +198,12 @@ class SigningPages(Controller):
         session_id: FromPath[str],
     ) -> Response[Any]:
         who = await session.require(request, accounts, back="/")
-        sid = _uuid(session_id)
+        sid = parse_uuid(session_id)
         if sid is None:
             return not_found(request)
         form = await request.form()
-        pin, code = _field(form, "pin", 32), _field(form, "code", 8).replace(" ", "")
-        doc = await self._pdf(vault, who.owner_id, _field(form, "doc", 64))
+        pin, code = form_field(form, "pin", 32), form_field(form, "code", 8).replace(" ", "")
+        doc = await self._pdf(vault, who.owner_id, form_field(form, "doc", 64))
         errors: list[FieldError] = []
         if not PIN.match(pin):
             errors.append(("pin", "sign_pin_format", {}))
