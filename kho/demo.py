@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from kho.app import Services
 from kho.samples import make_pdf, make_png
-from vault import Actor, ActorType, Agency, DocumentFilter, Provenance
+from vault import Actor, ActorType, Agency, DocumentFilter, IssuerStatus, Provenance
 from vault.errors import AgencyExists, OfficialExists, OwnerExists
 
 DEMO_PASSWORD = "kho-demo-2026"  # noqa: S105 — demo accounts only, printed on purpose
@@ -178,6 +178,36 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
         fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(saved, fh, indent=2)
+
+    # A paper its issuer withdrew: the wallet and every verification say so loudly.
+    committee = agencies[0]
+    if await vault.find_deposit(committee, f"demo-revoked-{pid}") is None:
+        pdf = make_pdf(
+            ["GIAY XAC NHAN TINH TRANG HON NHAN", f"Ho va ten: {name}", "Cap nham thong tin"],
+            title="Giấy xác nhận tình trạng hôn nhân",
+        )
+        sealed = await services.signing.seal_for_agency(
+            pdf, agency_code=committee.code, agency_name=committee.name
+        )
+        staged = await vault.stage(owner_id, _once(sealed), filename="marital_status.pdf")
+        agency_actor = Actor(type=ActorType.AGENCY, id=committee.code, name=committee.name)
+        withdrawn = await vault.commit(
+            staged,
+            title="Giấy xác nhận tình trạng hôn nhân",
+            doc_type="marital_status",
+            actor=agency_actor,
+            provenance=Provenance.ISSUED,
+            agency=committee,
+            idempotency_key=f"demo-revoked-{pid}",
+            action="document_deposited",
+        )
+        await vault.change_issuer_status(
+            committee,
+            withdrawn.id,
+            agency_actor,
+            status=IssuerStatus.REVOKED,
+            reason="Cấp nhầm thông tin (issued with wrong details)",
+        )
 
     # Officials: one person at each agency, to open agency-audience links.
     for agency in agencies:

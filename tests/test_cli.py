@@ -89,9 +89,10 @@ def test_demo_is_idempotent(data_dir):
         agencies = con.execute("select count(*) from agencies").fetchone()[0]
     finally:
         con.close()
-    assert (docs, owners, agencies) == (4, 3, len(AGENCIES))
+    # two issued papers, a certified copy, an uploaded photo and one revoked paper
+    assert (docs, owners, agencies) == (5, 3, len(AGENCIES))
     blobs = [p for p in (data_dir / "blobs" / "docs").rglob("*") if p.is_file()]
-    assert len(blobs) == 4  # a second run left no extra blobs
+    assert len(blobs) == 5  # a second run left no extra blobs
 
 
 def test_audit_verify_detects_an_edited_row(data_dir):
@@ -123,7 +124,7 @@ def test_gc_removes_orphans_after_their_grace_period(data_dir):
     assert "removed 1 orphans, 1 within the grace period" in r.stdout
     assert not old.exists()
     assert young.exists()
-    assert len([p for p in docs.rglob("*") if p.is_file()]) == 5  # 4 documents + young
+    assert len([p for p in docs.rglob("*") if p.is_file()]) == 6  # 5 demo documents + young
 
 
 def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
@@ -175,7 +176,7 @@ def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert "read 4" in out.stdout
+    assert "read 5" in out.stdout  # every demo document
 
 
 def test_unknown_setting_fails_fast_naming_the_variable(data_dir):

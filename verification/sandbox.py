@@ -34,6 +34,9 @@ from verification.errors import VerificationUnavailable
 MiB = 1024 * 1024
 
 
+_PIPE_BUFFER = 64 * 1024
+
+
 class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Limits of a worker: address space (bytes), CPU seconds per request, wall-clock
     seconds per request; ``workers`` processes (default: CPU count, at most 4);
@@ -209,7 +212,12 @@ class SandboxPool:
             if not worker.ready:
                 await self._await_ready(worker)
             payload = self._encoder.encode((self._settings.cpu_seconds, request))
-            if len(payload) > 1 * MiB:
+            # Note: uvloop's add_reader (in _wait_readable) leaves the pipe non-blocking,
+            # and a send larger than the pipe's buffer then fails half-way with
+            # BlockingIOError; the pipe is made blocking again, and a large send goes
+            # through a thread so the event loop never waits on the worker reading.
+            os.set_blocking(worker.conn.fileno(), True)
+            if len(payload) > _PIPE_BUFFER:
                 await anyio.to_thread.run_sync(worker.conn.send_bytes, payload)
             else:
                 worker.conn.send_bytes(payload)

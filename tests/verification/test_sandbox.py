@@ -78,3 +78,32 @@ async def test_memory_limit_applies_in_the_worker(pool: SandboxPool) -> None:
     limit = pool.settings.memory_bytes
     assert limit <= 512 * 1024**2
     assert resource.getrlimit(resource.RLIMIT_AS)[0] != limit  # the server is not limited
+
+
+def test_large_files_cross_the_pipe_under_uvloop() -> None:
+    """``kho serve`` runs on uvloop, whose add_reader leaves the worker's pipe
+    non-blocking: a file larger than the pipe's buffer must still reach the worker."""
+    import uvloop
+
+    from kho.samples import make_pdf
+
+    big = make_pdf(["Kho"], padding=400_000)
+
+    async def run() -> list[str]:
+        pool = SandboxPool(SandboxSettings(workers=1))
+        await pool.start()
+        try:
+            return [
+                (
+                    await pool.analyse(Request(pdf=big, material=Material(key="k", anchors=())))
+                ).outcome
+                for _ in range(3)
+            ]
+        finally:
+            await pool.aclose()
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert loop.run_until_complete(run()) == ["ok", "ok", "ok"]
+    finally:
+        loop.close()
