@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from web.citizen import AccessPages, SessionPages, ShareLinkPages, WalletPages
+from web.forms import FilingPages, RequestPages, UploadPages
 from web.official import OfficialPages
 from web.pages import SharePages, VerifyPages
 from web.session import SessionConfig, SignInRequired, redirect_handler
@@ -54,6 +55,9 @@ def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
             WalletPages,
             ShareLinkPages,
             AccessPages,
+            UploadPages,
+            RequestPages,
+            FilingPages,
             OfficialPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
