@@ -134,6 +134,22 @@ class UploadPages(Controller):
         registry_source: NamedDependency[DatabaseRegistrySource],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Response[Any]:
+        try:
+            return await self._store(request, accounts, vault, filings, registry_source, data)
+        finally:
+            for value in data.values():
+                if isinstance(value, UploadFile):
+                    await value.close()
+
+    async def _store(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: AccountService,
+        vault: VaultService,
+        filings: FilingService,
+        registry_source: DatabaseRegistrySource,
+        data: dict[str, Any],
+    ) -> Response[Any]:
         who = await session.require(request, accounts, back="/upload")
         values = {
             "title": _text(data, "title", 300),
@@ -175,8 +191,6 @@ class UploadPages(Controller):
             except tuple(UPLOAD_ERRORS) as failed:
                 status, key = UPLOAD_ERRORS[type(failed)]
                 errors.append(("file", key, {"mb": vault.limits.max_upload_bytes // MB}))
-            finally:
-                await upload.close()
         if doc is None:
             return await self._form(
                 request, vault, registry_source, values=values, errors=errors, status=status
