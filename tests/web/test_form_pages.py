@@ -120,7 +120,7 @@ async def test_upload_page_offers_camera_types_and_progress(client, services):
 
 async def test_upload_streams_into_the_vault_and_opens_the_document(client, services):
     pid, _ = await signed_in_citizen(client, services)
-    content = f.pdf("giay xac nhan", padding=300_000)  # several chunks
+    content = f.pdf("giay xac nhan", padding=1_500_000)  # many chunks, spooled to disk
     r = await _upload(client, content, title="Giấy xác nhận cư trú", doc_type="residence")
     assert r.status_code == 303, r.text
     doc_id = UUID(r.headers["location"].split("/")[2].split("?")[0])
@@ -144,6 +144,8 @@ async def test_upload_streams_into_the_vault_and_opens_the_document(client, serv
     [
         (b"just some text, not a paper", "note.txt", "text/plain", 415, "Chỉ nhận tệp PDF"),
         (b"", "empty.pdf", "application/pdf", 422, "Tệp trống"),
+        # the test settings allow 2 MB
+        (f.pdf("big", padding=2_500_000), "big.pdf", "application/pdf", 413, "Tệp quá lớn"),
     ],
 )
 async def test_a_failed_upload_leaves_nothing_and_says_why(
