@@ -36,6 +36,7 @@ from vault.errors import (
     UnreadableDocument,
     UnsupportedMediaType,
 )
+from vault.models import IssuerStatus
 from verification.registry_db import DatabaseRegistrySource
 from web import session
 from web.citizen import FieldError, _field, _uuid, citizen_page, not_found, type_namer
@@ -471,10 +472,13 @@ class FilingPages(Controller):
                     "paper": paper if paper is not None and paper.document is not None else None,
                     "reused": paper is not None and paper.origin == Origin.VAULT,
                     "missing": doc_type in missing,
+                    # papers of this type, or of no stated type (attach accepts those)
                     "choices": [
                         d
                         for d in pickable
-                        if d.doc_type == doc_type and (paper is None or d.id != paper.document_id)
+                        if d.doc_type in (doc_type, None)
+                        and d.issuer_status in (None, IssuerStatus.ACTIVE)
+                        and (paper is None or d.id != paper.document_id)
                     ],
                 }
             )

@@ -320,6 +320,10 @@ async def test_attach_a_vault_paper_and_another_owners_filing_is_404(client, ser
     wrong = await _doc(services, owner_id, "diploma", "Bằng")
     other_pid, _ = await f.citizen(services, "Người khác")
     theirs = await services.filings.create(await _owner_id(services, other_pid), JUDICIAL)
+    page = await client.get(f"/filings/{filing.id}")
+    pick = re.search(r'<select id="pick-residence".*?</select>', page.text, re.S)
+    assert pick is not None and str(later.id) in pick.group(0)
+    assert str(wrong.id) not in pick.group(0)  # a diploma is no residence paper
     token = await csrf(client, f"/filings/{filing.id}")
     assert (await client.get(f"/filings/{theirs.id}")).status_code == 404
     r = await client.post(
