@@ -14,6 +14,7 @@ from litestar.template.config import TemplateConfig
 
 from web.agency import AgencyPages
 from web.citizen import AccessPages, SessionPages, ShareLinkPages, WalletPages
+from web.forms import FilingPages, RequestPages, UploadPages
 from web.official import OfficialPages
 from web.pages import SharePages, VerifyPages
 from web.session import SessionConfig, SignInRequired, redirect_handler
@@ -56,6 +57,9 @@ def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
             WalletPages,
             ShareLinkPages,
             AccessPages,
+            UploadPages,
+            RequestPages,
+            FilingPages,
             OfficialPages,
             AgencyPages,
             SigningPages,

@@ -730,3 +730,219 @@ MESSAGES.update(
         },
     }
 )
+
+
+# -- upload, requests from agencies, procedures and filings (web/forms.py)
+MESSAGES.update(
+    {
+        "nav_upload": {"vi": "Tải giấy tờ lên", "en": "Upload"},
+        "nav_requests": {"vi": "Yêu cầu từ cơ quan", "en": "Requests"},
+        "nav_filings": {"vi": "Thủ tục của tôi", "en": "My applications"},
+        # upload
+        "upload_title": {"vi": "Tải giấy tờ lên", "en": "Upload a paper"},
+        "upload_lead": {
+            "vi": "Chụp ảnh hoặc chọn tệp PDF. Giấy tờ tải lên được ghi là “tự tải lên — chưa xác minh”.",
+            "en": "Take a photo or choose a PDF. Papers you upload are marked “uploaded — unverified”.",
+        },
+        "upload_file_label": {"vi": "Tệp hoặc ảnh chụp", "en": "File or photo"},
+        "upload_file_hint": {
+            "vi": "PDF, JPEG hoặc PNG, tối đa {mb} MB. Trên điện thoại có thể chụp ảnh trực tiếp.",
+            "en": "PDF, JPEG or PNG, up to {mb} MB. On a phone you can take a photo directly.",
+        },
+        "upload_drop": {
+            "vi": "Hoặc kéo và thả tệp vào ô này.",
+            "en": "Or drag and drop the file onto this box.",
+        },
+        "upload_title_label": {"vi": "Tên giấy tờ", "en": "Title"},
+        "upload_title_hint": {
+            "vi": "Để trống thì dùng tên tệp.",
+            "en": "Leave empty to use the file name.",
+        },
+        "upload_type_label": {"vi": "Loại giấy tờ", "en": "Type of paper"},
+        "upload_type_none": {"vi": "Không rõ / khác", "en": "Not sure / other"},
+        "upload_progress": {"vi": "Đang tải lên", "en": "Uploading"},
+        "upload_submit": {"vi": "Tải lên", "en": "Upload"},
+        "upload_err_no_file": {"vi": "Hãy chọn một tệp.", "en": "Choose a file."},
+        "upload_err_too_large": {
+            "vi": "Tệp quá lớn: tối đa {mb} MB.",
+            "en": "The file is too large: at most {mb} MB.",
+        },
+        "upload_err_quota": {
+            "vi": "Kho của bạn đã đầy. Hãy xoá bớt giấy tờ không cần.",
+            "en": "Your vault is full. Delete papers you no longer need.",
+        },
+        "upload_err_type": {
+            "vi": "Chỉ nhận tệp PDF, JPEG hoặc PNG.",
+            "en": "Only PDF, JPEG or PNG files are accepted.",
+        },
+        "upload_err_empty": {"vi": "Tệp trống.", "en": "The file is empty."},
+        "upload_err_unreadable": {
+            "vi": "Không đọc được tệp này. Hãy thử tệp khác.",
+            "en": "This file cannot be read. Try another one.",
+        },
+        "upload_err_network": {
+            "vi": "Tải lên không thành công. Hãy kiểm tra kết nối và thử lại.",
+            "en": "The upload did not go through. Check your connection and try again.",
+        },
+        "upload_err_title_long": {
+            "vi": "Tên giấy tờ tối đa 200 ký tự.",
+            "en": "The title can be at most 200 characters.",
+        },
+        "upload_err_title_invalid": {
+            "vi": "Tên giấy tờ không hợp lệ.",
+            "en": "The title is not valid.",
+        },
+        "upload_err_doc_type": {
+            "vi": "Hãy chọn một loại giấy tờ trong danh sách.",
+            "en": "Choose a type of paper from the list.",
+        },
+        "upload_err_doc_type_invalid": {
+            "vi": "Hãy chọn một loại giấy tờ trong danh sách.",
+            "en": "Choose a type of paper from the list.",
+        },
+        "upload_err_file_invalid": {
+            "vi": "Không lưu được tệp này.",
+            "en": "This file could not be stored.",
+        },
+        # requests from agencies
+        "requests_title": {"vi": "Yêu cầu từ cơ quan", "en": "Requests from agencies"},
+        "requests_lead": {
+            "vi": "Cơ quan nhà nước có thể xin xem giấy tờ của bạn. Bạn quyết định đồng ý hay từ chối.",
+            "en": "Agencies can ask to see your papers. You decide whether to agree.",
+        },
+        "requests_empty": {"vi": "Chưa có yêu cầu nào.", "en": "No requests yet."},
+        "requests_back": {"vi": "Tất cả yêu cầu", "en": "All requests"},
+        "request_title": {"vi": "Yêu cầu giấy tờ", "en": "Request for papers"},
+        "request_agency": {"vi": "Cơ quan", "en": "Agency"},
+        "request_purpose": {"vi": "Mục đích", "en": "Purpose"},
+        "request_types": {"vi": "Giấy tờ cần", "en": "Papers asked for"},
+        "request_expires": {"vi": "Hết hạn", "en": "Expires"},
+        "request_decided": {"vi": "Đã trả lời", "en": "Answered"},
+        "request_answer": {"vi": "Xem và trả lời", "en": "Review and answer"},
+        "request_status_pending": {"vi": "Đang chờ bạn trả lời", "en": "Waiting for you"},
+        "request_status_approved": {"vi": "Đã đồng ý", "en": "Approved"},
+        "request_status_denied": {"vi": "Đã từ chối", "en": "Denied"},
+        "request_status_expired": {"vi": "Đã hết hạn", "en": "Expired"},
+        "request_pick": {"vi": "Giấy tờ sẽ chia sẻ", "en": "Papers to share"},
+        "request_pick_hint": {
+            "vi": "Kho đã chọn sẵn giấy tờ phù hợp nhất. Bạn có thể bỏ chọn hoặc chọn giấy tờ khác.",
+            "en": "Kho has ticked the best matching papers. You can untick them or pick others.",
+        },
+        "request_suggested_for": {"vi": "gợi ý cho: {name}", "en": "suggested for: {name}"},
+        "request_no_paper": {
+            "vi": "Kho chưa có giấy tờ loại “{name}”.",
+            "en": "Your vault has no “{name}” yet.",
+        },
+        "request_other_papers": {
+            "vi": "Chọn giấy tờ khác trong kho",
+            "en": "Pick other papers from your vault",
+        },
+        "request_approve": {"vi": "Đồng ý và chia sẻ", "en": "Approve and share"},
+        "request_deny": {"vi": "Từ chối", "en": "Deny"},
+        "request_note_label": {"vi": "Lời nhắn (không bắt buộc)", "en": "Note (optional)"},
+        "request_note_hint": {
+            "vi": "Cơ quan sẽ thấy lời nhắn này nếu bạn từ chối.",
+            "en": "The agency sees this note if you deny.",
+        },
+        "request_done_approved": {
+            "vi": "Bạn đã đồng ý. Cơ quan có thể xem các giấy tờ đã chọn đến khi hết hạn.",
+            "en": "You approved. The agency can see the chosen papers until the request expires.",
+        },
+        "request_done_denied": {"vi": "Bạn đã từ chối yêu cầu.", "en": "You denied the request."},
+        "request_shared_count": {"vi": "Đã chia sẻ {n} giấy tờ.", "en": "{n} paper(s) shared."},
+        "request_share_link": {
+            "vi": "Xem hoặc thu hồi chia sẻ trong “Chia sẻ của tôi”",
+            "en": "See or revoke the share in “My shares”",
+        },
+        "request_err_documents": {
+            "vi": "Hãy chọn ít nhất một giấy tờ để chia sẻ.",
+            "en": "Choose at least one paper to share.",
+        },
+        "request_err_documents_gone": {
+            "vi": "Một giấy tờ đã chọn không còn trong kho. Hãy chọn lại.",
+            "en": "A chosen paper is no longer in your vault. Choose again.",
+        },
+        "request_err_note": {
+            "vi": "Lời nhắn tối đa 500 ký tự, một dòng.",
+            "en": "The note can be at most 500 characters, on one line.",
+        },
+        "request_closed_title": {"vi": "Yêu cầu đã đóng", "en": "Request closed"},
+        "request_closed_body": {
+            "vi": "Yêu cầu này đã được trả lời hoặc đã hết hạn.",
+            "en": "This request has already been answered or has expired.",
+        },
+        # procedures and filings
+        "procedures_title": {"vi": "Thủ tục hành chính", "en": "Public services"},
+        "procedures_lead": {
+            "vi": "Chọn thủ tục. Kho tìm sẵn giấy tờ trong kho của bạn và điền sẵn tờ khai.",
+            "en": "Choose a service. Kho finds the papers in your vault and fills in the form for you.",
+        },
+        "procedure_agency": {"vi": "Cơ quan tiếp nhận", "en": "Receiving agency"},
+        "procedure_papers": {"vi": "Giấy tờ cần", "en": "Papers needed"},
+        "procedure_start": {"vi": "Bắt đầu", "en": "Start"},
+        "filings_title": {"vi": "Hồ sơ của tôi", "en": "My applications"},
+        "filings_new": {"vi": "Nộp hồ sơ mới", "en": "Start a new application"},
+        "filings_empty": {"vi": "Bạn chưa có hồ sơ nào.", "en": "You have no applications yet."},
+        "filings_back": {"vi": "Tất cả hồ sơ", "en": "All applications"},
+        "filing_title": {"vi": "Hồ sơ", "en": "Application"},
+        "filing_updated": {"vi": "Cập nhật", "en": "Updated"},
+        "filing_status_draft": {"vi": "Bản nháp", "en": "Draft"},
+        "filing_status_received": {"vi": "Đã nộp", "en": "Submitted"},
+        "filing_status_processing": {"vi": "Đang xử lý", "en": "Being processed"},
+        "filing_status_needs-more-info": {"vi": "Cần bổ sung", "en": "More information needed"},
+        "filing_status_done": {"vi": "Đã hoàn thành", "en": "Done"},
+        "filing_status_rejected": {"vi": "Bị từ chối", "en": "Rejected"},
+        "filing_notice_started": {
+            "vi": "Đã tạo hồ sơ. Kiểm tra giấy tờ và tờ khai rồi nộp.",
+            "en": "Application started. Check the papers and the form, then submit.",
+        },
+        "filing_notice_attached": {"vi": "Đã thêm giấy tờ.", "en": "Paper added."},
+        "filing_notice_saved": {"vi": "Đã lưu tờ khai.", "en": "Form saved."},
+        "filing_notice_submitted": {
+            "vi": "Đã nộp hồ sơ. Cơ quan sẽ xử lý và bạn theo dõi trạng thái tại đây.",
+            "en": "Application submitted. Follow its status here.",
+        },
+        "filing_papers": {"vi": "Giấy tờ", "en": "Papers"},
+        "filing_optional": {"vi": "không bắt buộc", "en": "optional"},
+        "filing_reused": {"vi": "Dùng lại từ kho của bạn", "en": "Reused from your vault"},
+        "filing_uploaded": {"vi": "Tải lên cho hồ sơ này", "en": "Uploaded for this application"},
+        "filing_missing": {"vi": "Còn thiếu", "en": "Missing"},
+        "filing_not_given": {"vi": "Chưa thêm.", "en": "Not added."},
+        "filing_upload": {"vi": "Tải lên", "en": "Upload"},
+        "filing_replace_upload": {"vi": "Tải lên bản khác", "en": "Upload another"},
+        "filing_pick": {"vi": "Hoặc chọn trong kho", "en": "Or pick from your vault"},
+        "filing_use": {"vi": "Dùng giấy tờ này", "en": "Use this paper"},
+        "filing_form": {"vi": "Tờ khai", "en": "Form"},
+        "filing_form_hint": {
+            "vi": "Kho đã điền sẵn từ hồ sơ của bạn. Bạn có thể sửa.",
+            "en": "Kho filled this in from your profile. You can change it.",
+        },
+        "filing_submit": {"vi": "Nộp hồ sơ", "en": "Submit application"},
+        "filing_save": {"vi": "Lưu nháp", "en": "Save draft"},
+        "filing_result": {"vi": "Xem kết quả", "en": "See the result"},
+        "filing_timeline": {"vi": "Tiến trình", "en": "Progress"},
+        "filing_err_missing_paper": {
+            "vi": "Còn thiếu giấy tờ: {name}",
+            "en": "Missing paper: {name}",
+        },
+        "filing_err_missing_field": {"vi": "Hãy điền: {name}", "en": "Fill in: {name}"},
+        "filing_err_value": {
+            "vi": "Kiểm tra lại ô này ({why}).",
+            "en": "Check this answer ({why}).",
+        },
+        "filing_err_paper": {
+            "vi": "Không dùng được giấy tờ này cho mục này.",
+            "en": "This paper cannot be used here.",
+        },
+        "filing_locked_title": {"vi": "Hồ sơ đã nộp", "en": "Application already submitted"},
+        "filing_locked_body": {
+            "vi": "Hồ sơ này không thể sửa nữa.",
+            "en": "This application can no longer be changed.",
+        },
+        "filing_bad_procedure_title": {"vi": "Không có thủ tục này", "en": "No such service"},
+        "filing_bad_procedure_body": {
+            "vi": "Hãy chọn một thủ tục trong danh sách.",
+            "en": "Choose a service from the list.",
+        },
+    }
+)
