@@ -1,0 +1,170 @@
+"""Pages benchmark: server time of the wallet (200 papers) and of the share landing (3
+papers, cached reports) at 16 concurrent clients, next to the framework floor of the same
+server, and the weight of each page with its stylesheet and scripts.
+
+    .venv/bin/python bench/pages.py            # full run (~1 min)
+    .venv/bin/python bench/pages.py --quick    # short run (~30 s)
+
+One run starts its own server on the embedded default (``kho demo`` then ``kho serve``;
+see ``bench/ingest.py``), fills the demo citizen's vault to 200 papers, shares three of
+them and opens the link once (so their verification reports are cached), then measures:
+
+  floor    ``GET /health/live`` (a hello-world JSON answer of the same app)
+  wallet   ``GET /`` signed in (the session cookie): the first 50 of 200 papers, badges
+  landing  ``GET /s/{token}``: an opening of a 3-paper share (a use, the audit event and
+           the outbox event written, reports from the cache)
+
+Targets (issue #6): p95 ≤ 50 ms for both pages (the client reports p90 and p99; p95 lies
+between them), and each page ≤ 150 KB with what it loads.  Prints a table and writes
+``bench/results/pages-<timestamp>.json``; exit 0 even on MISS.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import json
+import re
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.ingest import (
+    RESULTS_DIR,
+    AsyncioClient,
+    BenchError,
+    Load,
+    Server,
+    WrkClient,
+    login,
+    multipart_body,
+    upload_once,
+)
+from kho.samples import make_pdf
+
+TARGETS = {"p95_max_ms": 50.0, "page_weight_max_kb": 150.0}
+PAPERS = 200
+
+
+def _json(server: Server, method: str, path: str, token: str, body: Any = None) -> Any:
+    status, answer = server.request(
+        method,
+        path,
+        body=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    if status >= 300:
+        raise BenchError(f"{method} {path}: {status} {answer[:300]!r}")
+    return json.loads(answer) if answer else None
+
+
+def page_weight(server: Server, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The page's HTML plus every stylesheet, script and image it links (same site)."""
+    status, html = server.request("GET", path, headers=headers)
+    if status != 200:
+        raise BenchError(f"GET {path}: {status}")
+    assets = sorted(set(re.findall(rb'(?:href|src)="(/static/[^"]+)"', html)))
+    sizes = {"html": len(html)}
+    for asset in assets:
+        st, body = server.request("GET", asset.decode())
+        if st != 200:
+            raise BenchError(f"GET {asset!r}: {st}")
+        sizes[asset.decode()] = len(body)
+    return {"bytes": sum(sizes.values()), "parts": sizes}
+
+
+def run(args: argparse.Namespace) -> int:
+    seconds = 6.0 if args.quick else 15.0
+    workdir = Path(tempfile.mkdtemp(prefix="kho-bench-pages-"))
+    server = Server(workdir)
+    results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "targets": TARGETS}
+    try:
+        server.start()
+        token = login(server)
+        existing = _json(server, "GET", "/api/v1/documents?limit=100", token)["items"]
+        for i in range(PAPERS - len(existing)):
+            pdf = make_pdf([f"Giấy tờ số {i}"])
+            upload_once(server, token, multipart_body(f"Giấy tờ số {i}", f"p{i}.pdf", pdf), pdf)
+        shared = [d["id"] for d in existing if d["provenance"] != "uploaded"][:3]
+        share = _json(
+            server,
+            "POST",
+            "/api/v1/shares",
+            token,
+            {"document_ids": shared, "ttl_seconds": 86400, "purpose": "bench"},
+        )
+        landing = f"/s/{share['token']}"
+        status, _ = server.request("GET", landing)  # the reports are cached from here on
+        if status != 200:
+            raise BenchError(f"share landing: {status}")
+        cookie = {"Cookie": f"kho_session={token}"}
+        status, wallet_html = server.request("GET", "/", headers=cookie)
+        if status != 200 or b"badge" not in wallet_html:
+            raise BenchError(f"wallet: {status}")
+        results["weight"] = {
+            "wallet": page_weight(server, "/", cookie),
+            "landing": page_weight(server, landing, {}),
+        }
+        client: WrkClient | AsyncioClient = (
+            WrkClient(server, workdir) if shutil.which("wrk") else AsyncioClient(server)
+        )
+        results["client"] = client.name
+        loads = {
+            "floor": Load("GET /health/live", 16, seconds, 200, 0, paths=["/health/live"]),
+            "wallet": Load("GET / (200 papers)", 16, seconds, 200, 0, paths=["/"], headers=cookie),
+            "landing": Load("GET /s/{token} (3 papers)", 16, seconds, 200, 0, paths=[landing]),
+        }
+        measured = {}
+        for key, load in loads.items():
+            print(f"load: {load.name} ...", flush=True)
+            measured[key] = client.run(load)
+            server.check_alive()
+        results["loads"] = {k: v.to_json() for k, v in measured.items()}
+        floor = measured["floor"]
+        print(f"\n{'page':<22}{'req/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'KB':>8}  target")
+        print(
+            f"{'floor /health/live':<22}{floor.per_s:>9.0f}{floor.p50_ms:>8.1f}"
+            f"{floor.p90_ms:>8.1f}{floor.p99_ms:>8.1f}{'':>8}"
+        )
+        for key in ("wallet", "landing"):
+            r = measured[key]
+            kb = results["weight"][key]["bytes"] / 1024
+            if r.p99_ms <= TARGETS["p95_max_ms"]:
+                time_verdict = "p95 ≤ 50 ms PASS"
+            elif r.p90_ms > TARGETS["p95_max_ms"]:
+                time_verdict = "p95 ≤ 50 ms MISS"
+            else:
+                time_verdict = "p95 between p90 and p99: see both"
+            weight = "PASS" if kb <= TARGETS["page_weight_max_kb"] else "MISS"
+            print(
+                f"{loads[key].name:<22}{r.per_s:>9.0f}{r.p50_ms:>8.1f}{r.p90_ms:>8.1f}"
+                f"{r.p99_ms:>8.1f}{kb:>8.1f}  {time_verdict}; ≤150 KB {weight}"
+            )
+        print(f"({client.name}; latencies in ms; the floor in the same run)")
+        RESULTS_DIR.mkdir(exist_ok=True)
+        out = RESULTS_DIR / f"pages-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+        out.write_text(json.dumps(results, indent=2, default=str))
+        print(f"wrote {out}")
+        return 0
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    try:
+        return run(parser.parse_args())
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
