@@ -22,6 +22,7 @@ ACCESS_ACTIONS = frozenset(
         "document_verified",
         "verification_code_used",
         "request_received",
+        "filing_document_fetched",
     }
 )
 OTHERS = (ActorType.ANYONE, ActorType.AGENCY, ActorType.OFFICIAL)

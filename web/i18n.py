@@ -429,6 +429,10 @@ CITIZEN_MESSAGES: dict[str, dict[str, str]] = {
         "vi": "đã tra cứu mã giấy tờ",
         "en": "looked up the paper's code",
     },
+    "access_filing_document_fetched": {
+        "vi": "đã tải giấy tờ trong hồ sơ thủ tục",
+        "en": "downloaded a paper of your application",
+    },
     "access_request_received": {
         "vi": "đã gửi yêu cầu cung cấp giấy tờ",
         "en": "asked you for papers",

@@ -201,6 +201,9 @@ async def test_the_agency_round_trip_ends_with_a_signed_result_in_the_vault(clie
     assert len(fetched) == 1
     assert fetched[0]["actor"]["id"] == "STP-HN"
     assert fetched[0]["detail"]["filing_id"] == fid
+    # and "who looked at my data" shows the agency's fetch
+    log = (await client.get("/api/v1/access-log?agency=STP-HN", headers=headers)).json()
+    assert "filing_document_fetched" in [e["action"] for e in log["items"]]
     other = await f.upload(client, headers, f.pdf("khong lien quan"))
     r = await client.get(f"{INBOX}/{fid}/documents/{other['id']}/content", headers=stp)
     f.assert_problem(r, 404, "not-found")  # not a paper of this filing
