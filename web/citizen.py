@@ -23,17 +23,15 @@ from sharing.shares import ShareService
 from vault import AccountService, Document, DocumentFilter, VaultService
 from vault.db import utcnow
 from vault.errors import (
-    AuthenticationFailed,
     DocumentNotFound,
     InvalidInput,
     LegalHold,
-    LoginThrottled,
 )
 from vault.models import Provenance
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource
 from web import session
-from web.pages import Limiter, _disposition, client_ip, lang_of, page
+from web.pages import _disposition, client_ip, lang_of, page
 from web.session import SessionConfig, SignedIn, SignInRequired
 
 # the share form's expiry presets (the value sent, seconds)
@@ -175,32 +173,22 @@ class SessionPages(Controller):
             return self._render(
                 request, back=back, errors=errors, personal_id=personal_id, status=422
             )
-        # security: a client guessing across many accounts is slowed down too
-        limiter: Limiter = sign_in_limit
         ip = client_ip(request)
-        if limiter.exhausted(ip):
-            errors = [("personal_id", "signin_too_many", {})]
+        issued = await session.sign_in_attempt(
+            sign_in_limit,
+            ip,
+            lambda: accounts.login(personal_id, password, ip),
+            exhausted_key="signin_too_many",
+            wrong_key="signin_wrong",
+        )
+        if isinstance(issued, session.Refusal):
+            errors = [("personal_id", issued.key, issued.values)]
             refused = self._render(
-                request, back=back, errors=errors, personal_id=personal_id, status=429
+                request, back=back, errors=errors, personal_id=personal_id, status=issued.status
             )
-            refused.headers["Retry-After"] = "60"
+            if issued.retry_after is not None:
+                refused.headers["Retry-After"] = str(issued.retry_after)
             return refused
-        try:
-            issued = await accounts.login(personal_id, password, ip)
-        except LoginThrottled as throttled:
-            minutes = max(1, throttled.retry_after // 60)
-            errors = [("personal_id", "signin_throttled", {"minutes": minutes})]
-            refused = self._render(
-                request, back=back, errors=errors, personal_id=personal_id, status=429
-            )
-            refused.headers["Retry-After"] = str(throttled.retry_after)
-            return refused
-        except AuthenticationFailed:
-            limiter.take(ip)
-            errors = [("personal_id", "signin_wrong", {})]
-            return self._render(
-                request, back=back, errors=errors, personal_id=personal_id, status=401
-            )
         response: Response[Any] = Redirect(back, status_code=303)
         session.start(response, issued.token, issued.expires_in, web_session)
         response.headers["Cache-Control"] = "no-store"

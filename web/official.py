@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from vault import AccountService
-from vault.errors import AuthenticationFailed, LoginThrottled
 from web import session
-from web.pages import Limiter, client_ip, page
+from web.citizen import form_field
+from web.pages import client_ip, page
 from web.session import SessionConfig, signed_in_official
 
 SIGN_IN = "/official/sign-in"
@@ -66,15 +66,11 @@ class OfficialPages(Controller):
         sign_in_limit: NamedDependency[Any],
     ) -> Response[Any]:
         form = await request.form()
-
-        def field(name: str, limit: int) -> str:
-            value = form.get(name)
-            return value.strip()[:limit] if isinstance(value, str) else ""
-
-        agency, username = field("agency", 64), field("username", 120).lower()
+        agency = form_field(form, "agency", 64)
+        username = form_field(form, "username", 120).lower()
         password = form.get("password")
         password = password[:1024] if isinstance(password, str) else ""
-        back = session.safe_next(field("next", 2000))
+        back = session.safe_next(form_field(form, "next", 2000))
         errors: list[FieldError] = []
         if not agency:
             errors.append(("agency", "official_agency_missing", {}))
@@ -86,27 +82,26 @@ class OfficialPages(Controller):
             return self._render(
                 request, back=back, errors=errors, agency=agency, username=username, status=422
             )
-        limiter: Limiter = sign_in_limit
-        ip = client_ip(request)
-        try:
-            if limiter.exhausted(ip):
-                raise LoginThrottled(60)
-            issued = await accounts.official_login(agency, username, password)
-        except LoginThrottled as throttled:
-            errors = [
-                ("agency", "signin_throttled", {"minutes": max(1, throttled.retry_after // 60)})
-            ]
+        issued = await session.sign_in_attempt(
+            sign_in_limit,
+            client_ip(request),
+            lambda: accounts.official_login(agency, username, password),
+            exhausted_key="signin_throttled",
+            wrong_key="official_wrong",
+        )
+        if isinstance(issued, session.Refusal):
+            errors = [("agency", issued.key, issued.values)]
             refused = self._render(
-                request, back=back, errors=errors, agency=agency, username=username, status=429
+                request,
+                back=back,
+                errors=errors,
+                agency=agency,
+                username=username,
+                status=issued.status,
             )
-            refused.headers["Retry-After"] = str(throttled.retry_after)
+            if issued.retry_after is not None:
+                refused.headers["Retry-After"] = str(issued.retry_after)
             return refused
-        except AuthenticationFailed:
-            limiter.take(ip)
-            errors = [("agency", "official_wrong", {})]
-            return self._render(
-                request, back=back, errors=errors, agency=agency, username=username, status=401
-            )
         response: Response[Any] = Redirect(back if back != "/" else "/v", status_code=303)
         session.start(
             response, issued.token, issued.expires_in, web_session, cookie=session.OFFICIAL_COOKIE

@@ -5,7 +5,7 @@ little JavaScript only enhances (drag-and-drop), nothing depends on it."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
@@ -32,16 +32,11 @@ from verification import VerificationReport, Verifier
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource
 from web.i18n import COOKIE, pick_language, translator
-from web.session import signed_in_official
+from web.session import Limiter, signed_in_official
 
 MB = 1024 * 1024
 # the largest body /v reads (the vault limit is checked on the file itself)
 MAX_VERIFY_BODY = 64 * MB
-
-
-class Limiter(Protocol):
-    def exhausted(self, client: str | None) -> bool: ...
-    def take(self, client: str | None) -> bool: ...
 
 
 def lang_of(request: Request[Any, Any, Any]) -> str:

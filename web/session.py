@@ -5,7 +5,8 @@ back to where the citizen was."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
@@ -13,8 +14,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.response import Redirect
 
-from vault import AccountService, Actor, ActorType, Principal
-from vault.errors import AuthenticationFailed
+from vault import AccountService, Actor, ActorType, IssuedToken, Principal
+from vault.errors import AuthenticationFailed, LoginThrottled
 
 COOKIE = "kho_session"
 # an official's session: a separate cookie, so a citizen and an official can share a
@@ -167,3 +168,49 @@ async def signed_in_official(
     except AuthenticationFailed:
         return None
     return principal if principal.kind == "official" else None
+
+
+class Limiter(Protocol):
+    """A per-client budget (``api.ratelimit.RateLimiter``, given as a dependency)."""
+
+    def exhausted(self, client: str | None) -> bool: ...
+    def take(self, client: str | None) -> bool: ...
+
+
+class Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a sign-in was refused: the answer's status, the message (key and values) and,
+    for a throttle, how long to wait."""
+
+    status: int
+    key: str
+    values: dict[str, Any]
+    retry_after: int | None = None
+
+
+async def sign_in_attempt(
+    limiter: Limiter,
+    ip: str | None,
+    login: Callable[[], Awaitable[IssuedToken]],
+    *,
+    exhausted_key: str,
+    wrong_key: str,
+) -> IssuedToken | Refusal:
+    """One sign-in, citizen's or official's: refused at once when this client has used
+    up its failures (security: guessing across many accounts is slowed down too), when
+    the account is throttled, or for wrong credentials (which spend the client's
+    budget)."""
+    if limiter.exhausted(ip):
+        return Refusal(status=429, key=exhausted_key, values={"minutes": 1}, retry_after=60)
+    try:
+        return await login()
+    except LoginThrottled as throttled:
+        minutes = max(1, throttled.retry_after // 60)
+        return Refusal(
+            status=429,
+            key="signin_throttled",
+            values={"minutes": minutes},
+            retry_after=throttled.retry_after,
+        )
+    except AuthenticationFailed:
+        limiter.take(ip)
+        return Refusal(status=401, key=wrong_key, values={})
