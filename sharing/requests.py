@@ -179,17 +179,31 @@ class RequestService:
     # -- the citizen's side -----------------------------------------------------------
 
     async def list_for_owner(self, owner_id: UUID) -> list[tuple[ConsentRequest, list[Suggestion]]]:
-        """The owner's requests, newest first, each pending one with suggestions."""
+        """The owner's newest 200 requests, newest first, each pending one with
+        suggestions."""
+        return await self._for_owner(owner_id, limit=200)
+
+    async def get_for_owner(
+        self, owner_id: UUID, request_id: UUID
+    ) -> tuple[ConsentRequest, list[Suggestion]]:
+        found = await self._for_owner(owner_id, ConsentRequestRow.id == request_id, limit=1)
+        if not found:
+            raise RequestNotFound()
+        return found[0]
+
+    async def _for_owner(
+        self, owner_id: UUID, *where: Any, limit: int
+    ) -> list[tuple[ConsentRequest, list[Suggestion]]]:
         now = utcnow()
+        query = (
+            _REQUEST_VIEW.where(ConsentRequestRow.owner_id == owner_id, *where)
+            .order_by(ConsentRequestRow.id.desc())
+            .limit(limit)
+        )
 
         def q(session: Session) -> list[tuple[ConsentRequest, list[Suggestion]]]:
-            found = session.execute(
-                _REQUEST_VIEW.where(ConsentRequestRow.owner_id == owner_id)
-                .order_by(ConsentRequestRow.id.desc())
-                .limit(200)
-            ).all()
             out = []
-            for f in found:
+            for f in session.execute(query).all():
                 req = _to_request(f, _scope(session, f[0].share_id), now)
                 tips: list[Suggestion] = []
                 if req.status == RequestStatus.PENDING:
@@ -199,14 +213,6 @@ class RequestService:
             return out
 
         return await self._db.run_read(q)
-
-    async def get_for_owner(
-        self, owner_id: UUID, request_id: UUID
-    ) -> tuple[ConsentRequest, list[Suggestion]]:
-        for req, tips in await self.list_for_owner(owner_id):
-            if req.id == request_id:
-                return req, tips
-        raise RequestNotFound()
 
     def _lock_pending(
         self, session: Session, owner_id: UUID, request_id: UUID

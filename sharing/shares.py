@@ -298,13 +298,28 @@ class ShareService:
         return await self._db.run_write(tx)
 
     async def list_shares(self, owner_id: UUID, *, include_requests: bool = True) -> list[Share]:
+        """The owner's newest 500 shares, newest first."""
+        where = [] if include_requests else [ShareRow.request_id.is_(None)]
+        return await self._shares(owner_id, *where, limit=500)
+
+    async def get(self, owner_id: UUID, share_id: UUID) -> Share:
+        found = await self._shares(owner_id, ShareRow.id == share_id, limit=1)
+        if not found:
+            raise ShareNotFound()
+        return found[0]
+
+    async def _shares(self, owner_id: UUID, *where: Any, limit: int) -> list[Share]:
+        """The owner's shares matching ``where``, newest first, with their scope."""
         now = utcnow()
+        query = (
+            _share_query()
+            .where(ShareRow.owner_id == owner_id, *where)
+            .order_by(ShareRow.id.desc())
+            .limit(limit)
+        )
 
         def q(conn: Connection) -> list[Share]:
-            query = _share_query().where(ShareRow.owner_id == owner_id)
-            if not include_requests:
-                query = query.where(ShareRow.request_id.is_(None))
-            rows = conn.execute(query.order_by(ShareRow.id.desc()).limit(500)).all()
+            rows = conn.execute(query).all()
             scope: dict[UUID, list[UUID]] = {r.id: [] for r in rows}
             if rows:
                 for link in conn.execute(
@@ -316,12 +331,6 @@ class ShareService:
             return [_to_share(r, scope[r.id], now) for r in rows]
 
         return await self._db.run_query(q)
-
-    async def get(self, owner_id: UUID, share_id: UUID) -> Share:
-        for share in await self.list_shares(owner_id):
-            if share.id == share_id:
-                return share
-        raise ShareNotFound()
 
     async def revoke(self, owner_id: UUID, share_id: UUID, actor: Actor) -> None:
         """Revoke at once: the next request through the link is refused.  Raises
