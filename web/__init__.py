@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from web.account import AccountPages, SignInCodePages
 from web.agency import AgencyPages
 from web.citizen import AccessPages, SessionPages, ShareLinkPages, WalletPages
 from web.forms import FilingPages, RequestPages, UploadPages
@@ -54,6 +55,8 @@ def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
             SharePages,
             VerifyPages,
             SessionPages,
+            SignInCodePages,
+            AccountPages,
             WalletPages,
             ShareLinkPages,
             AccessPages,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import segno
@@ -26,6 +27,7 @@ from vault.errors import (
     DocumentNotFound,
     InvalidInput,
     LegalHold,
+    SecondFactorRequired,
 )
 from vault.models import Provenance
 from verification.documents import StoredDocuments
@@ -54,9 +56,19 @@ def citizen_page(
     status: int = 200,
     **context: Any,
 ) -> Template:
-    """A signed-in page: the citizen's navigation, never cached (private data)."""
+    """A signed-in page: the citizen's navigation, never cached (private data).  Its
+    language switch goes through ``/language``, which saves the choice to the account."""
+    other = "en" if lang_of(request) == "vi" else "vi"
+    switch = f"/language?to={other}&back={quote(session.here(request), safe='/')}"
     response = page(
-        request, name, status=status, title_key=title_key, signed_in=True, nav=nav, **context
+        request,
+        name,
+        status=status,
+        title_key=title_key,
+        signed_in=True,
+        nav=nav,
+        switch_url=switch,
+        **context,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -119,7 +131,8 @@ class SessionPages(Controller):
             who = None
         if who is not None:
             return Redirect(back, status_code=303)
-        notice = "expired" if expired else "out" if out else None
+        restart = request.query_params.get("restart")
+        notice = "expired" if expired else "out" if out else "restart" if restart else None
         response = self._render(request, back=back, notice=notice)
         if request.cookies.get(session.COOKIE):
             session.end(response, web_session)  # an ended session's cookie goes
@@ -174,13 +187,20 @@ class SessionPages(Controller):
                 request, back=back, errors=errors, personal_id=personal_id, status=422
             )
         ip = client_ip(request)
-        issued = await session.sign_in_attempt(
-            sign_in_limit,
-            ip,
-            lambda: accounts.login(personal_id, password, ip),
-            exhausted_key="signin_too_many",
-            wrong_key="signin_wrong",
-        )
+        try:
+            issued = await session.sign_in_attempt(
+                sign_in_limit,
+                ip,
+                lambda: accounts.login(personal_id, password, ip, challenge=True),
+                exhausted_key="signin_too_many",
+                wrong_key="signin_wrong",
+            )
+        except SecondFactorRequired as needed:
+            # the password is right: the one-time code is the next step (web/account.py)
+            ask: Response[Any] = Redirect(session.code_step_url(back), status_code=303)
+            session.hold_challenge(ask, needed.challenge or "", web_session)
+            ask.headers["Cache-Control"] = "no-store"
+            return ask
         if isinstance(issued, session.Refusal):
             errors = [("personal_id", issued.key, issued.values)]
             refused = self._render(
@@ -189,10 +209,7 @@ class SessionPages(Controller):
             if issued.retry_after is not None:
                 refused.headers["Retry-After"] = str(issued.retry_after)
             return refused
-        response: Response[Any] = Redirect(back, status_code=303)
-        session.start(response, issued.token, issued.expires_in, web_session)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return await session.signed_in_response(request, accounts, issued, back, web_session)
 
     @post("/sign-out", status_code=303)
     async def sign_out(
@@ -385,8 +402,6 @@ class WalletPages(Controller):
 
 
 def _q(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 
