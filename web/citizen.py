@@ -36,6 +36,8 @@ from web import session
 from web.pages import _disposition, client_ip, lang_of, page
 from web.session import SessionConfig, SignedIn, SignInRequired
 
+# the types the document page previews (web/preview.py serves them inline)
+PREVIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
 # the share form's expiry presets (the value sent, seconds)
 EXPIRY_PRESETS: dict[str, int] = {"1h": 3600, "1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 DEFAULT_EXPIRY = "1d"
@@ -327,6 +329,7 @@ class WalletPages(Controller):
             doc=doc,
             report=report,
             type_name=type_name,
+            preview=doc.content_type in PREVIEWABLE,
         )
 
     @get("/documents/{document_id:str}/download")

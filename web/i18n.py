@@ -1051,3 +1051,21 @@ MESSAGES.update(
         },
     }
 )
+
+
+# -- the document's preview (issue #6)
+MESSAGES.update(
+    {
+        "preview_heading": {"vi": "Xem trước", "en": "Preview"},
+        "preview_frame_title": {"vi": "Xem trước: {title}", "en": "Preview: {title}"},
+        "preview_image_alt": {
+            "vi": "Ảnh của giấy tờ «{title}»",
+            "en": "Image of the paper “{title}”",
+        },
+        "preview_fallback": {
+            "vi": "Không thấy bản xem trước? Nhiều điện thoại không hiện PDF trong trang.",
+            "en": "No preview? Many phones do not show a PDF inside a page.",
+        },
+        "preview_open": {"vi": "Mở toàn trang", "en": "Open it full page"},
+    }
+)

@@ -166,3 +166,41 @@ def test_the_language_chosen_while_signed_in_follows_the_citizen(
     page.wait_for_url(re.compile(r"/account$"))
     assert page.evaluate("document.documentElement.lang") == "vi"
     second.close()
+
+
+def test_the_document_page_previews_the_pdf_and_the_photo(server: Server, browser: Any) -> None:
+    page = browser.new_page()
+    _password_step(page, server.base, "en")
+    page.wait_for_url(f"{server.base}/")
+    page.locator(".paper-title a", has_text="Giấy khai sinh").first.click()
+    page.wait_for_url(re.compile(r"/documents/[0-9a-f-]+$"))
+    doc_url = page.url
+    frame = page.get_by_title("Preview: Giấy khai sinh")
+    assert frame.is_visible() and frame.bounding_box()["height"] >= 300
+    # the browser's own PDF viewer opened the inline content in the frame
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some(e => e.name.endsWith('/preview'))"
+    )
+    preview = page.request.get(f"{doc_url}/preview")
+    assert preview.status == 200 and preview.headers["content-type"] == "application/pdf"
+    assert "frame-ancestors 'self'" in preview.headers["content-security-policy"]
+    assert any(f.url.endswith("/preview") for f in page.frames)
+    check_page(page, "citizen-document-preview-en")
+    _desktop(page)
+    # the fallback link is reachable with the keyboard and opens the PDF full page
+    link = page.get_by_role("link", name=re.compile("^Open it full page"))
+    link.focus()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    with page.expect_response(re.compile(r"/preview$")) as opened:
+        page.keyboard.press("Enter")
+    assert opened.value.status == 200
+
+    # the ID card photo: shown as an image with its title as the text alternative
+    page.goto(f"{server.base}/")
+    page.get_by_role("link", name="Ảnh chụp căn cước công dân").click()
+    page.wait_for_url(re.compile(r"/documents/"))
+    image = page.get_by_role("img", name="Image of the paper “Ảnh chụp căn cước công dân”")
+    assert image.is_visible()
+    assert page.evaluate("document.querySelector('.preview-image').naturalWidth") > 0
+    check_page(page, "citizen-photo-preview-en")
+    page.close()
