@@ -87,12 +87,15 @@ class OfficialNotFound(VaultError):
 
 
 class InvalidInput(VaultError):
-    """A value is malformed (bad personal ID, empty title, ...)."""
+    """A value is malformed (bad personal ID, empty title, ...).  ``reason`` is for
+    developers (English); ``code``, when set, is a stable name of the problem that
+    pages translate (e.g. ``not_a_date``)."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, *, code: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.code = code
 
 
 class EmptyFile(VaultError):

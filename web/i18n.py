@@ -930,9 +930,38 @@ MESSAGES.update(
             "en": "Missing paper: {name}",
         },
         "filing_err_missing_field": {"vi": "Hãy điền: {name}", "en": "Fill in: {name}"},
-        "filing_err_value": {
-            "vi": "Kiểm tra lại ô này ({why}).",
-            "en": "Check this answer ({why}).",
+        # one e-form answer that does not fit its field (sharing.filings.check_value)
+        "filing_err_too_long": {
+            "vi": "{label}: dài quá {max} ký tự.",
+            "en": "{label}: longer than {max} characters.",
+        },
+        "filing_err_not_one_line": {
+            "vi": "{label}: chỉ nhập một dòng chữ.",
+            "en": "{label}: enter one line of text.",
+        },
+        "filing_err_not_a_date": {
+            "vi": "{label}: nhập một ngày có thật, ví dụ 17/05/1990.",
+            "en": "{label}: enter a real date, for example 17/05/1990.",
+        },
+        "filing_err_not_a_number": {
+            "vi": "{label}: nhập một số, từ 0 trở lên.",
+            "en": "{label}: enter a number, 0 or more.",
+        },
+        "filing_err_not_an_option": {
+            "vi": "{label}: chọn một trong các lựa chọn có sẵn.",
+            "en": "{label}: choose one of the options.",
+        },
+        "filing_err_not_an_email": {
+            "vi": "{label}: nhập địa chỉ thư điện tử, ví dụ ten@example.vn.",
+            "en": "{label}: enter an email address, for example name@example.vn.",
+        },
+        "filing_err_not_a_phone": {
+            "vi": "{label}: nhập số điện thoại, ví dụ 0912 345 678.",
+            "en": "{label}: enter a phone number, for example 0912 345 678.",
+        },
+        "filing_err_other": {
+            "vi": "{label}: kiểm tra lại câu trả lời này.",
+            "en": "{label}: check this answer.",
         },
         "filing_err_paper": {
             "vi": "Không dùng được giấy tờ này cho mục này.",
