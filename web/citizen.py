@@ -18,7 +18,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 
 from sharing.access import AccessFilter, AccessLog
-from sharing.errors import ShareNotFound
+from sharing.errors import ShareGone, ShareNotFound
 from sharing.models import AccessEntry, NewShare, ShareStatus
 from sharing.shares import ShareService
 from vault import AccountService, Document, DocumentFilter, VaultService
@@ -43,6 +43,8 @@ EXPIRY_PRESETS: dict[str, int] = {"1h": 3600, "1d": 86400, "7d": 7 * 86400, "30d
 DEFAULT_EXPIRY = "1d"
 WALLET_PAGE = 50
 SHAREABLE = 200  # papers offered on the share form
+# a new share's token, for its page to show once (path: that page only)
+NEW_SHARE_COOKIE = "kho_new_share"
 LOG_PAGE = 50
 
 # One error of a form: the field's id, the message key and its values.
@@ -465,14 +467,15 @@ class ShareLinkPages(Controller):
             values={"expiry": DEFAULT_EXPIRY, "audience": "anyone", "agency": "", "purpose": ""},
         )
 
-    @post("/share", status_code=200)
+    @post("/share", status_code=303)
     async def create(
         self,
         request: Request[Any, Any, Any],
         accounts: NamedDependency[AccountService],
         vault: NamedDependency[VaultService],
         shares: NamedDependency[ShareService],
-    ) -> Template:
+        web_session: NamedDependency[SessionConfig],
+    ) -> Response[Any]:
         who = await session.require(request, accounts, back="/share")
         form = await request.form()
         chosen = [v for v in form.getall("document", []) if isinstance(v, str)][:SHAREABLE]
@@ -515,21 +518,78 @@ class ShareLinkPages(Controller):
             return await self._form(
                 request, vault, who, chosen=chosen, values=values, errors=errors, status=422
             )
-        base = str(request.app.state.get("base_url") or "").rstrip("/")
-        url = f"{base}/s/{created.token}"
-        titles = await _titles(vault, who)
-        t_lang = lang_of(request)
-        label = "Mã QR của liên kết chia sẻ" if t_lang == "vi" else "QR code of the share link"
-        return citizen_page(
+        # Post/Redirect/Get: the share's own page shows the link, once (its token rides
+        # along in a short cookie for that page only; Kho keeps just its hash)
+        page_url = f"/shares/{created.share.id}"
+        response: Response[Any] = Redirect(page_url, status_code=303)
+        response.set_cookie(
+            NEW_SHARE_COOKIE,
+            created.token,
+            max_age=300,
+            path=page_url,
+            httponly=True,
+            samesite="strict",
+            secure=web_session.cookie_secure,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @get("/shares/{share_id:str}", name="my-share")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        vault: NamedDependency[VaultService],
+        shares: NamedDependency[ShareService],
+        web_session: NamedDependency[SessionConfig],
+        share_id: FromPath[str],
+    ) -> Template:
+        """One share.  Just after it was made, with its link and QR code (shown this
+        once); afterwards, what it is and how to revoke it or make a new link."""
+        who = await session.require(request, accounts)
+        sid = parse_uuid(share_id)
+        try:
+            if sid is None:
+                raise ShareNotFound()
+            share = await shares.get(who.owner_id, sid)
+        except ShareNotFound:
+            return not_found(request)
+        url = qr = None
+        token = request.cookies.get(NEW_SHARE_COOKIE) or ""
+        if token:
+            try:
+                fresh = (await shares.peek(token)).id == share.id
+            except (ShareNotFound, ShareGone):
+                fresh = False
+            if fresh:
+                base = str(request.app.state.get("base_url") or "").rstrip("/")
+                url = f"{base}/s/{token}"
+                vi = lang_of(request) == "vi"
+                qr = qr_markup(
+                    url, "Mã QR của liên kết chia sẻ" if vi else "QR code of the share link"
+                )
+        response = citizen_page(
             request,
             "share_created.html",
-            title_key="share_created_title",
+            title_key="share_created_title" if url else "share_page_title",
             nav="shares",
-            share=created.share,
+            share=share,
             url=url,
-            qr=qr_markup(url, label),
-            titles=titles,
+            qr=qr,
+            titles=await _titles(vault, who),
+            active=ShareStatus.ACTIVE,
         )
+        if token:  # shown once: gone on the next load
+            response.set_cookie(
+                NEW_SHARE_COOKIE,
+                "",
+                max_age=0,
+                path=f"/shares/{share.id}",
+                httponly=True,
+                samesite="strict",
+                secure=web_session.cookie_secure,
+            )
+        return response
 
     @get("/shares", name="my-shares")
     async def list_shares(

@@ -1098,3 +1098,20 @@ MESSAGES.update(
         "preview_open": {"vi": "Mở toàn trang", "en": "Open it full page"},
     }
 )
+
+
+# -- a share's own page, after the link was shown once (issue #6)
+MESSAGES.update(
+    {
+        "share_page_title": {"vi": "Liên kết chia sẻ", "en": "Share link"},
+        "share_shown_once": {
+            "vi": "Liên kết chỉ hiện một lần, ngay khi được tạo: Kho không lưu liên kết nên không thể hiện lại. Nếu bạn chưa kịp sao chép, hãy thu hồi liên kết này và tạo một liên kết mới.",
+            "en": "A link is shown only once, when it is made: Kho does not keep it, so it cannot show it again. If you did not copy it, revoke this link and make a new one.",
+        },
+        "share_new_same": {
+            "vi": "Tạo liên kết mới cho các giấy tờ này",
+            "en": "Make a new link for these papers",
+        },
+        "shares_details": {"vi": "Chi tiết", "en": "Details"},
+    }
+)
