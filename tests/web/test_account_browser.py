@@ -194,6 +194,8 @@ def test_the_document_page_previews_the_pdf_and_the_photo(server: Server, browse
     with page.expect_response(re.compile(r"/preview$")) as opened:
         page.keyboard.press("Enter")
     assert opened.value.status == 200
+    page.wait_for_url(re.compile(r"/preview$"))
+    page.wait_for_load_state()
 
     # the ID card photo: shown as an image with its title as the text alternative
     page.goto(f"{server.base}/")
@@ -203,4 +205,31 @@ def test_the_document_page_previews_the_pdf_and_the_photo(server: Server, browse
     assert image.is_visible()
     assert page.evaluate("document.querySelector('.preview-image').naturalWidth") > 0
     check_page(page, "citizen-photo-preview-en")
+    page.close()
+
+
+def test_the_demo_has_a_finished_filing_whose_result_is_in_the_wallet(
+    server: Server, browser: Any
+) -> None:
+    page = browser.new_page()
+    _password_step(page, server.base, "vi")
+    page.wait_for_url(f"{server.base}/")
+    page.get_by_role("link", name="Thủ tục của tôi").click()
+    page.wait_for_url(re.compile(r"/filings$"))
+    done = page.locator("li", has=page.locator(".badge", has_text="Đã hoàn thành"))
+    assert done.count() == 1
+    check_page(page, "demo-filings-vi")
+    _desktop(page)
+    done.get_by_role("link").first.click()
+    page.wait_for_url(re.compile(r"/filings/[0-9a-f-]+$"))
+    assert page.locator(".badge", has_text="Dùng lại từ kho của bạn").count() == 2
+    page.get_by_role("link", name="Xem kết quả").click()
+    page.wait_for_url(re.compile(r"/documents/[0-9a-f-]+$"))
+    assert page.get_by_role(
+        "heading", name="Giấy xác nhận tình trạng hôn nhân (cấp lại)"
+    ).is_visible()
+    assert page.locator(".verdict-passed").count() == 1
+    assert page.get_by_text(
+        "Do Ủy ban nhân dân phường Phúc Xá, quận Ba Đình cấp"
+    ).first.is_visible()
     page.close()

@@ -345,3 +345,19 @@ async def test_signed_out_the_cookie_and_lang_still_switch(client, services):
     # nonsense is ignored and never redirects off site
     r = await client.get("/language?to=fr&back=//evil.example")
     assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+async def test_deleting_the_account_destroys_the_code_secret(client, services):
+    pid, api = await signed_in_citizen(client, services)
+    await turn_on(client)
+    r = await client.request("DELETE", "/api/v1/me", headers=api, json={"password": f.PASSWORD})
+    assert r.status_code == 200, r.text
+    async with services.database.read() as s:
+        row = await s.scalar(select(OwnerRow).where(OwnerRow.personal_id == pid))
+    assert row is not None
+    assert (row.otp_secret_wrapped, row.otp_kek_id, row.otp_enabled_at) == (None, None, None)
+    # a new account on the same ID starts without the code
+    await services.accounts.create_owner(pid, "Người mới", f.PASSWORD)
+    client.cookies.clear()
+    r = await sign_in(client, pid)
+    assert r.status_code == 303 and r.headers["location"] == "/"
