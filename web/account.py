@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -159,7 +160,7 @@ class AccountPages(Controller):
         self,
         request: Request[Any, Any, Any],
         accounts: AccountService,
-        owner_id: Any,
+        owner_id: UUID,
         *,
         errors: list[FieldError] | None = None,
         status: int = 200,
