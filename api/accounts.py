@@ -27,7 +27,9 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], accounts: Accounts, data: JSONBody[s.LoginRequest]
     ) -> Response[s.TokenResponse]:
-        issued = await accounts.login(data.personal_id, data.password, client_ip(request))
+        issued = await accounts.login(
+            data.personal_id, data.password, client_ip(request), otp_code=data.otp
+        )
         return Response(s.TokenResponse.from_domain(issued), headers=_NO_STORE)
 
     @post("/auth/logout", operation_id="Logout", status_code=204)

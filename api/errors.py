@@ -100,6 +100,8 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {"content_type": e.content_type},
     ),
     v.AuthenticationFailed: (401, "invalid-credentials", "Invalid credentials", lambda e: {}),
+    v.SecondFactorRequired: (401, "otp-required", "The one-time code is required", lambda e: {}),
+    v.SecondFactorInvalid: (401, "otp-invalid", "Wrong or used one-time code", lambda e: {}),
     v.LoginThrottled: (
         429,
         "too-many-sign-in-attempts",
@@ -326,6 +328,8 @@ _SAFE_DETAIL = (
     sg.FieldInUse,
     v.InvalidInput,
     v.LoginThrottled,
+    v.SecondFactorRequired,
+    v.SecondFactorInvalid,
     v.EmptyFile,
     v.FileTooLarge,
     v.QuotaExceeded,

@@ -7,9 +7,11 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from kho.app import Services
 from kho.samples import make_pdf, make_png
+from sharing.filings import FilingStatus
 from vault import Actor, ActorType, Agency, DocumentFilter, IssuerStatus, Provenance
 from vault.errors import AgencyExists, OfficialExists, OwnerExists
 
@@ -228,6 +230,8 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
             Actor(type=ActorType.AGENCY, id=police.code, name=police.name),
         )
 
+    await _finished_filing(services, agencies, owner_id, pid, name)
+
     say("Demo data is ready.")
     say("Citizens (personal ID / password):")
     for pid, name in CITIZENS:
@@ -247,3 +251,76 @@ async def seed(services: Services, say: Callable[[str], object]) -> None:
             f"from an authenticator app with secret {signing['otp_secret']}"
         )
     say(f"Sign in: POST {services.settings.base_url}/api/v1/auth/login")
+
+
+# The finished filing: the citizen asked UBND-PBD for a new marital status confirmation
+# (the old one was revoked), reusing her ID card photo and her residence confirmation
+# from the vault; the committee returned its sealed answer, which is in her wallet.
+FILED = "marital_status_confirmation"
+FILED_FORM = {"phone": "0912345678", "purpose": "Đăng ký kết hôn (Marriage registration)"}
+
+
+async def _finished_filing(
+    services: Services, agencies: list[Agency], owner_id: UUID, pid: str, name: str
+) -> None:
+    vault, filings = services.vault, services.filings
+    police = next(a for a in agencies if a.code == "CA-PBD")
+    police_actor = Actor(type=ActorType.AGENCY, id=police.code, name=police.name)
+    if await vault.find_deposit(police, f"demo-residence-{pid}") is None:
+        title = "Giấy xác nhận thông tin về cư trú"
+        pdf = make_pdf(
+            ["XAC NHAN THONG TIN VE CU TRU", f"Ho va ten: {name}", "Noi thuong tru: Ba Dinh"],
+            title=title,
+        )
+        sealed = await services.signing.seal_for_agency(
+            pdf, agency_code=police.code, agency_name=police.name
+        )
+        staged = await vault.stage(owner_id, _once(sealed), filename="residence.pdf")
+        await vault.commit(
+            staged,
+            title=title,
+            doc_type="residence",
+            actor=police_actor,
+            provenance=Provenance.ISSUED,
+            agency=police,
+            idempotency_key=f"demo-residence-{pid}",
+            action="document_deposited",
+        )
+    mine = await filings.list_for_owner(owner_id, limit=200)
+    found = next((x for x in mine.items if x.procedure_code == FILED), None)
+    if found is not None and found.status == FilingStatus.DONE:
+        return
+    if found is None:
+        filing = await filings.create(owner_id, FILED)
+        await filings.set_form(owner_id, filing.id, dict(FILED_FORM))
+        await filings.submit(owner_id, filing.id)
+        filing_id = filing.id
+    else:  # an earlier run stopped half-way: finish it
+        filing_id = found.id
+    committee = next(a for a in agencies if a.code == "UBND-PBD")
+    current = await filings.get_for_agency(committee.code, filing_id)
+    if current.status == FilingStatus.RECEIVED:
+        await filings.change_status(committee.code, filing_id, FilingStatus.PROCESSING, None)
+    title = "Giấy xác nhận tình trạng hôn nhân (cấp lại)"
+    pdf = make_pdf(
+        ["GIAY XAC NHAN TINH TRANG HON NHAN", f"Ho va ten: {name}", "Tinh trang: doc than"],
+        title=title,
+    )
+    sealed = await services.signing.seal_for_agency(
+        pdf, agency_code=committee.code, agency_name=committee.name
+    )
+    staged = await vault.stage(owner_id, _once(sealed), filename="marital_status.pdf")
+    try:
+        await vault.commit(
+            staged,
+            title=title,
+            doc_type="marital_status",
+            actor=Actor(type=ActorType.OFFICIAL, id="canbo", name=f"Cán bộ {committee.code}"),
+            provenance=Provenance.ISSUED,
+            agency=committee,
+            action="filing_result_deposited",
+            also=filings.result_linker(committee.code, filing_id, "Đã cấp lại (issued again)"),
+        )
+    except BaseException:
+        await vault.discard(staged)
+        raise

@@ -269,28 +269,28 @@ def check_value(field: FormField, value: str) -> str:
     name = f"form.{field.name}"
     value = value.strip()
     if len(value) > MAX_VALUE:
-        raise InvalidInput(name, f"is longer than {MAX_VALUE} characters")
+        raise InvalidInput(name, f"is longer than {MAX_VALUE} characters", code="too_long")
     if not value.isprintable() and field.type != FieldType.TEXTAREA:
-        raise InvalidInput(name, "must be one line of printable text")
+        raise InvalidInput(name, "must be one line of printable text", code="not_one_line")
     if field.type == FieldType.DATE:
         try:
             return date.fromisoformat(value).isoformat()
         except ValueError:
-            raise InvalidInput(name, "must be a date, YYYY-MM-DD") from None
+            raise InvalidInput(name, "must be a date, YYYY-MM-DD", code="not_a_date") from None
     if field.type == FieldType.NUMBER:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise InvalidInput(name, "must be a number") from None
+            raise InvalidInput(name, "must be a number", code="not_a_number") from None
         if not number.is_finite() or number < 0:
-            raise InvalidInput(name, "must be a number, 0 or more")
+            raise InvalidInput(name, "must be a number, 0 or more", code="not_a_number")
         return value
     if field.type == FieldType.SELECT and value not in field.options:
-        raise InvalidInput(name, f"must be one of {', '.join(field.options)}")
+        raise InvalidInput(name, f"must be one of {', '.join(field.options)}", code="not_an_option")
     if field.type == FieldType.EMAIL and not _EMAIL.match(value):
-        raise InvalidInput(name, "must be an email address")
+        raise InvalidInput(name, "must be an email address", code="not_an_email")
     if field.type == FieldType.TEL and not _TEL.match(value):
-        raise InvalidInput(name, "must be a phone number")
+        raise InvalidInput(name, "must be a phone number", code="not_a_phone")
     return value
 
 

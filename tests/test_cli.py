@@ -87,12 +87,23 @@ def test_demo_is_idempotent(data_dir):
         docs = con.execute("select count(*) from documents").fetchone()[0]
         owners = con.execute("select count(*) from owners").fetchone()[0]
         agencies = con.execute("select count(*) from agencies").fetchone()[0]
+        filings = con.execute(
+            "select f.status, d.provenance, d.doc_type, d.title, "
+            "(select count(*) from filing_documents fd where fd.filing_id = f.id "
+            " and fd.origin = 'vault') "
+            "from filings f join documents d on d.id = f.result_document_id"
+        ).fetchall()
     finally:
         con.close()
-    # two issued papers, a certified copy, an uploaded photo and one revoked paper
-    assert (docs, owners, agencies) == (5, 3, len(AGENCIES))
+    # two issued papers, a certified copy, an uploaded photo, one revoked paper, a
+    # residence confirmation and the finished filing's result
+    assert (docs, owners, agencies) == (7, 3, len(AGENCIES))
     blobs = [p for p in (data_dir / "blobs" / "docs").rglob("*") if p.is_file()]
-    assert len(blobs) == 5  # a second run left no extra blobs
+    assert len(blobs) == 7  # a second run left no extra blobs
+    # one finished filing, both papers reused from the vault, its sealed result in the wallet
+    assert filings == [
+        ("done", "issued", "marital_status", "Giấy xác nhận tình trạng hôn nhân (cấp lại)", 2)
+    ]
 
 
 def test_audit_verify_detects_an_edited_row(data_dir):
@@ -124,7 +135,7 @@ def test_gc_removes_orphans_after_their_grace_period(data_dir):
     assert "removed 1 orphans, 1 within the grace period" in r.stdout
     assert not old.exists()
     assert young.exists()
-    assert len([p for p in docs.rglob("*") if p.is_file()]) == 6  # 5 demo documents + young
+    assert len([p for p in docs.rglob("*") if p.is_file()]) == 8  # 7 demo documents + young
 
 
 def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
@@ -176,7 +187,7 @@ def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert "read 5" in out.stdout  # every demo document
+    assert "read 7" in out.stdout  # every demo document
 
 
 def test_unknown_setting_fails_fast_naming_the_variable(data_dir):

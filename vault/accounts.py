@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import bindparam, delete, func, select, update
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.orm import Session
 
-from vault import audit, validation
+from vault import audit, otp, validation
 from vault.crypto import new_key
 from vault.db import AgencyRow, AuditRow, Database, OfficialRow, OwnerRow, TokenRow, utcnow
 from vault.errors import (
@@ -26,6 +26,10 @@ from vault.errors import (
     OfficialNotFound,
     OwnerExists,
     OwnerNotFound,
+    SecondFactorInvalid,
+    SecondFactorRequired,
+    SecondFactorState,
+    SignInChallengeEnded,
 )
 from vault.ids import uuid7
 from vault.keys import KeyRing
@@ -39,12 +43,17 @@ from vault.models import (
     Owner,
     OwnerStatus,
     Principal,
+    SecondFactorSetup,
     VaultLimits,
 )
 from vault.passwords import check_password_strength, hash_password, verify_password
 
 MAX_LOGIN_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
+# how long the code step of a sign-in may wait after the password step
+CHALLENGE_SECONDS = 5 * 60
+CHALLENGE_KIND = "signin_challenge"  # a token row that authenticates nothing
+LOCALES = ("vi", "en")
 
 AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "certify", "filings"})
 DEFAULT_AGENCY_SCOPES = frozenset({"deposit", "revoke", "request", "filings"})
@@ -94,6 +103,7 @@ def to_owner(row: OwnerRow) -> Owner:
         used_bytes=row.used_bytes,
         locale=row.locale,
         created_at=row.created_at,
+        second_factor=row.otp_enabled_at is not None,
     )
 
 
@@ -125,6 +135,40 @@ def new_owner_row(personal_id: str, name: str, status: OwnerStatus, keyring: Key
         locale="vi",
         created_at=utcnow(),
     )
+
+
+def _recent_failures(
+    session: Session, owner_id: UUID, since: datetime, action: str = "login_failed"
+) -> int:
+    """Failures since the last sign-in, within the window: kept in the audit chain
+    itself, so every process sees the same count."""
+    last_ok = session.scalar(
+        select(func.max(AuditRow.seq)).where(
+            AuditRow.owner_id == owner_id, AuditRow.action == "login"
+        )
+    )
+    failures = session.scalar(
+        select(func.count(AuditRow.id)).where(
+            AuditRow.owner_id == owner_id,
+            AuditRow.action == action,
+            AuditRow.at >= since,
+            AuditRow.seq > (last_ok or 0),
+        )
+    )
+    return int(failures or 0)
+
+
+def _setup(secret: bytes, owner: OwnerRow) -> SecondFactorSetup:
+    return SecondFactorSetup(
+        secret=otp.encoded(secret), uri=otp.provisioning_uri(secret, owner.personal_id)
+    )
+
+
+def _clear_second_factor(owner: OwnerRow) -> None:
+    owner.otp_kek_id = None
+    owner.otp_secret_wrapped = None
+    owner.otp_enabled_at = None
+    owner.otp_last_step = 0
 
 
 class AccountService:
@@ -165,6 +209,7 @@ class AccountService:
             row.status = str(OwnerStatus.ACTIVE)
             row.password_hash = pw_hash
             row.deleted_at = None
+            _clear_second_factor(row)
             audit.append(session, row, actor, "account_created")
             return to_owner(row)
 
@@ -175,10 +220,23 @@ class AccountService:
                 raise OwnerNotFound(str(owner_id))
             return to_owner(row)
 
-    async def login(self, personal_id: str, password: str, ip: str | None) -> IssuedToken:
-        """Check a citizen's password and issue a bearer token.
+    async def login(
+        self,
+        personal_id: str,
+        password: str,
+        ip: str | None,
+        *,
+        otp_code: str | None = None,
+        challenge: bool = False,
+    ) -> IssuedToken:
+        """Check a citizen's password (and, when the account has turned it on, its
+        one-time code ``otp_code``) and issue a bearer token.
 
-        Raises ``AuthenticationFailed`` without saying whether the ID exists.
+        Raises ``AuthenticationFailed`` without saying whether the ID exists,
+        ``LoginThrottled`` after too many failures, ``SecondFactorRequired`` when the
+        password is right but the code is missing (with a challenge for
+        ``complete_login`` when ``challenge`` is set) and ``SecondFactorInvalid`` for
+        a wrong or reused code (a failure like a wrong password).
         """
         try:
             personal_id = validation.personal_id(personal_id)
@@ -191,22 +249,7 @@ class AccountService:
             row = session.scalar(select(OwnerRow).where(OwnerRow.personal_id == personal_id))
             if row is None:
                 return None, 0
-            # Failures since the last success, within the window: kept in the audit
-            # chain itself, so every process sees the same count.
-            last_ok = session.scalar(
-                select(func.max(AuditRow.seq)).where(
-                    AuditRow.owner_id == row.id, AuditRow.action == "login"
-                )
-            )
-            failures = session.scalar(
-                select(func.count(AuditRow.id)).where(
-                    AuditRow.owner_id == row.id,
-                    AuditRow.action == "login_failed",
-                    AuditRow.at >= since,
-                    AuditRow.seq > (last_ok or 0),
-                )
-            )
-            return row, int(failures or 0)
+            return row, _recent_failures(session, row.id, since)
 
         row, failures = await self._db.run_read(load)
         if failures >= MAX_LOGIN_FAILURES:
@@ -219,7 +262,7 @@ class AccountService:
             raise AuthenticationFailed()
         owner_id = row.id
 
-        def record(session: Session) -> IssuedToken | None:
+        def record(session: Session) -> IssuedToken | Exception:
             owner = session.scalar(
                 select(OwnerRow).where(OwnerRow.id == owner_id).with_for_update()
             )
@@ -228,19 +271,184 @@ class AccountService:
             if not ok:
                 if owner.status == OwnerStatus.ACTIVE:
                     audit.append(session, owner, actor, "login_failed")
-                return None
-            token, issued = self._new_token("owner", frozenset({"owner"}))
-            issued.owner_id = owner.id
-            session.add(issued)
-            audit.append(session, owner, actor, "login")
-            return IssuedToken(
-                token=token, expires_in=self._limits.token_ttl_seconds, scopes=frozenset()
-            )
+                return AuthenticationFailed()
+            if owner.otp_enabled_at is not None:
+                if not otp_code:
+                    if not challenge:
+                        return SecondFactorRequired()
+                    secret, row = self._new_token(CHALLENGE_KIND, frozenset())
+                    row.owner_id = owner.id
+                    row.expires_at = row.created_at + timedelta(seconds=CHALLENGE_SECONDS)
+                    session.add(row)
+                    return SecondFactorRequired(secret)
+                if (refused := self._spend_code(session, owner, actor, otp_code)) is not None:
+                    return refused
+            return self._issue_owner_token(session, owner, actor)
 
         result = await self._db.run_write(record)
-        if result is None:
-            raise AuthenticationFailed()
+        if isinstance(result, Exception):
+            raise result
         return result
+
+    async def complete_login(self, challenge: str, otp_code: str, ip: str | None) -> IssuedToken:
+        """The code step of a sign-in whose password step raised
+        ``SecondFactorRequired(challenge)``.  Raises ``SignInChallengeEnded`` for an
+        unknown or expired challenge, ``LoginThrottled`` after too many failures and
+        ``SecondFactorInvalid`` for a wrong or reused code (counted like a wrong
+        password; the challenge stays, so the citizen can type the code again)."""
+        if not challenge or len(challenge) > 200:
+            raise SignInChallengeEnded()
+        digest = token_hash(challenge)
+        now = utcnow()
+        since = now - timedelta(seconds=LOGIN_WINDOW_SECONDS)
+
+        def record(session: Session) -> IssuedToken | Exception:
+            row = session.scalar(
+                select(TokenRow)
+                .where(TokenRow.token_hash == digest, TokenRow.kind == CHALLENGE_KIND)
+                .with_for_update()
+            )
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                return SignInChallengeEnded()
+            owner = session.scalar(
+                select(OwnerRow).where(OwnerRow.id == row.owner_id).with_for_update()
+            )
+            if owner is None or owner.status != OwnerStatus.ACTIVE or owner.otp_enabled_at is None:
+                return SignInChallengeEnded()
+            if _recent_failures(session, owner.id, since) >= MAX_LOGIN_FAILURES:
+                return LoginThrottled(LOGIN_WINDOW_SECONDS)
+            actor = Actor(type=ActorType.OWNER, id=str(owner.id), name=owner.name, ip=ip)
+            if (refused := self._spend_code(session, owner, actor, otp_code)) is not None:
+                return refused
+            row.revoked_at = now
+            return self._issue_owner_token(session, owner, actor)
+
+        result = await self._db.run_write(record)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def _spend_code(
+        self, session: Session, owner: OwnerRow, actor: Actor, code: str
+    ) -> SecondFactorInvalid | None:
+        """Accept ``code`` once (its step is recorded) or count a failed sign-in."""
+        step = otp.matching_step(self._otp_secret(owner), code, utcnow(), owner.otp_last_step)
+        if step is None:
+            audit.append(session, owner, actor, "login_failed", detail={"reason": "one-time code"})
+            return SecondFactorInvalid()
+        owner.otp_last_step = step
+        return None
+
+    def _otp_secret(self, owner: OwnerRow) -> bytes:
+        assert owner.otp_secret_wrapped is not None
+        return self._keyring.unwrap(
+            owner.otp_kek_id or "", owner.otp_secret_wrapped, otp.key_context(owner.id)
+        )
+
+    def _issue_owner_token(self, session: Session, owner: OwnerRow, actor: Actor) -> IssuedToken:
+        token, issued = self._new_token("owner", frozenset({"owner"}))
+        issued.owner_id = owner.id
+        session.add(issued)
+        audit.append(session, owner, actor, "login")
+        return IssuedToken(
+            token=token,
+            expires_in=self._limits.token_ttl_seconds,
+            scopes=frozenset(),
+            locale=owner.locale,
+        )
+
+    # -- the citizen's settings: language, one-time code at sign-in ----------------------
+
+    async def set_locale(self, owner_id: UUID, locale: str) -> None:
+        """Save the citizen's language (``vi`` or ``en``); raises ``InvalidInput``."""
+        if locale not in LOCALES:
+            raise InvalidInput("locale", f"one of {', '.join(LOCALES)}")
+        stmt = (
+            update(OwnerRow)
+            .where(OwnerRow.id == owner_id, OwnerRow.locale != locale)
+            .values(locale=locale)
+        )
+        await self._db.run_write(lambda session: session.execute(stmt))
+
+    async def start_second_factor(self, owner_id: UUID) -> SecondFactorSetup:
+        """A new secret for the one-time code, pending until ``confirm_second_factor``
+        (it replaces one pending before).  Raises ``SecondFactorState("on")`` when the
+        code is already on and ``OwnerNotFound``."""
+        secret = otp.new_secret()
+        kek_id, wrapped = self._keyring.wrap(secret, otp.key_context(owner_id))
+
+        def store(session: Session) -> SecondFactorSetup:
+            owner = self._active_owner(session, owner_id, lock=True)
+            if owner.otp_enabled_at is not None:
+                raise SecondFactorState("on")
+            owner.otp_kek_id, owner.otp_secret_wrapped = kek_id, wrapped
+            owner.otp_last_step = 0
+            return _setup(secret, owner)
+
+        return await self._db.run_write(store)
+
+    async def pending_second_factor(self, owner_id: UUID) -> SecondFactorSetup | None:
+        """The secret being enrolled (shown until it is confirmed, never after), or None."""
+
+        def load(session: Session) -> SecondFactorSetup | None:
+            owner = self._active_owner(session, owner_id)
+            if owner.otp_enabled_at is not None or owner.otp_secret_wrapped is None:
+                return None
+            return _setup(self._otp_secret(owner), owner)
+
+        return await self._db.run_read(load)
+
+    async def confirm_second_factor(self, owner_id: UUID, code: str, actor: Actor) -> None:
+        """Turn the pending code on once ``code`` proves the app has it.  Raises
+        ``SecondFactorState`` (already on, or nothing pending), ``SecondFactorInvalid``
+        and ``LoginThrottled`` (too many wrong codes)."""
+        await self._change_second_factor(owner_id, code, actor, turn_on=True)
+
+    async def turn_off_second_factor(self, owner_id: UUID, code: str, actor: Actor) -> None:
+        """Turn the code off (a current code is required; the secret is destroyed).
+        Raises ``SecondFactorState("off")``, ``SecondFactorInvalid`` and
+        ``LoginThrottled``."""
+        await self._change_second_factor(owner_id, code, actor, turn_on=False)
+
+    async def _change_second_factor(
+        self, owner_id: UUID, code: str, actor: Actor, *, turn_on: bool
+    ) -> None:
+        now = utcnow()
+        since = now - timedelta(seconds=LOGIN_WINDOW_SECONDS)
+
+        def change(session: Session) -> Exception | None:
+            owner = self._active_owner(session, owner_id, lock=True)
+            if owner.otp_secret_wrapped is None or (owner.otp_enabled_at is None) != turn_on:
+                return SecondFactorState("on" if turn_on else "off")
+            # security: a stolen session cannot guess its way to turning the code off
+            if _recent_failures(session, owner.id, since, "otp_change_failed") >= (
+                MAX_LOGIN_FAILURES
+            ):
+                return LoginThrottled(LOGIN_WINDOW_SECONDS)
+            step = otp.matching_step(self._otp_secret(owner), code, now, owner.otp_last_step)
+            if step is None:
+                audit.append(session, owner, actor, "otp_change_failed")
+                return SecondFactorInvalid()
+            if turn_on:
+                owner.otp_enabled_at = now
+                owner.otp_last_step = step
+                audit.append(session, owner, actor, "otp_enabled")
+            else:
+                _clear_second_factor(owner)
+                audit.append(session, owner, actor, "otp_disabled")
+            return None
+
+        # a refusal is returned rather than raised so that its audit event is kept
+        refused = await self._db.run_write(change)
+        if refused is not None:
+            raise refused
+
+    def _active_owner(self, session: Session, owner_id: UUID, *, lock: bool = False) -> OwnerRow:
+        stmt = select(OwnerRow).where(OwnerRow.id == owner_id)
+        owner = session.scalar(stmt.with_for_update() if lock else stmt)
+        if owner is None or owner.status != OwnerStatus.ACTIVE:
+            raise OwnerNotFound(str(owner_id))
+        return owner
 
     def _new_token(self, kind: str, scopes: frozenset[str]) -> tuple[str, TokenRow]:
         token = secrets.token_urlsafe(32)  # security: 256 bits from the OS CSPRNG

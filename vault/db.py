@@ -98,6 +98,13 @@ class OwnerRow(Base):
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The optional one-time code at sign-in (TOTP): the secret wrapped under the master
+    # key; set and not yet enabled while the citizen is enrolling; the last time step
+    # used, so a code works once.
+    otp_kek_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    otp_secret_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    otp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    otp_last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class AgencyRow(Base):

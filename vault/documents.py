@@ -1016,6 +1016,7 @@ class VaultService:
             owner.wrapped_key = None
             owner.kek_id = None
             owner.password_hash = None
+            owner.otp_kek_id = owner.otp_secret_wrapped = owner.otp_enabled_at = None
             owner.name = ""
             owner.email = None
             owner.phone = None

@@ -87,12 +87,15 @@ class OfficialNotFound(VaultError):
 
 
 class InvalidInput(VaultError):
-    """A value is malformed (bad personal ID, empty title, ...)."""
+    """A value is malformed (bad personal ID, empty title, ...).  ``reason`` is for
+    developers (English); ``code``, when set, is a stable name of the problem that
+    pages translate (e.g. ``not_a_date``)."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, *, code: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.code = code
 
 
 class EmptyFile(VaultError):
@@ -165,3 +168,39 @@ class LegalHold(VaultError):
     def __init__(self, document_id: UUID) -> None:
         super().__init__(f"document {document_id} is under an agency's legal hold")
         self.document_id = document_id
+
+
+class SecondFactorRequired(VaultError):
+    """The password was right and the account asks for its one-time code too.
+    ``challenge``: when one was asked for, a short-lived secret that, with the code,
+    completes this sign-in (``AccountService.complete_login``)."""
+
+    def __init__(self, challenge: str | None = None) -> None:
+        super().__init__("this account needs its one-time code to sign in")
+        self.challenge = challenge
+
+    def __repr__(self) -> str:  # security: keep the challenge out of logs
+        return "SecondFactorRequired()"
+
+
+class SecondFactorInvalid(AuthenticationFailed):
+    """A wrong, malformed or already used one-time code."""
+
+    def __init__(self) -> None:
+        VaultError.__init__(self, "the one-time code is wrong or was already used")
+
+
+class SignInChallengeEnded(VaultError):
+    """The password step of a sign-in is unknown or too old: start again."""
+
+    def __init__(self) -> None:
+        super().__init__("this sign-in took too long; start again")
+
+
+class SecondFactorState(VaultError):
+    """The one-time code is not in the state this change needs (``state``: ``on`` when
+    it is already on, ``off`` when there is nothing to confirm or turn off)."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"the one-time code at sign-in is {state}")
+        self.state = state

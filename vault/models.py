@@ -55,6 +55,19 @@ class Owner(msgspec.Struct, frozen=True, kw_only=True):
     used_bytes: int
     locale: str
     created_at: datetime
+    # the one-time code at sign-in is on
+    second_factor: bool = False
+
+
+class SecondFactorSetup(msgspec.Struct, frozen=True, kw_only=True):
+    """The one-time view of a sign-in code secret being enrolled: for the
+    authenticator app, by hand (``secret``, base32) or as a QR code (``uri``)."""
+
+    secret: str
+    uri: str
+
+    def __repr__(self) -> str:  # security: keep the secret out of logs
+        return "SecondFactorSetup(secret='***')"
 
 
 class Agency(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,6 +162,8 @@ class IssuedToken(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     expires_in: int
     scopes: frozenset[str]
+    # a citizen's saved language (their pages follow it on a new device)
+    locale: str | None = None
 
     def __repr__(self) -> str:  # security: keep the token out of logs
         return f"IssuedToken(expires_in={self.expires_in}, token='***')"

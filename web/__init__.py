@@ -12,11 +12,13 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from web.account import AccountPages, SignInCodePages
 from web.agency import AgencyPages
 from web.citizen import AccessPages, SessionPages, ShareLinkPages, WalletPages
 from web.forms import FilingPages, RequestPages, UploadPages
 from web.official import OfficialPages
 from web.pages import SharePages, VerifyPages
+from web.preview import PreviewPages
 from web.session import SessionConfig, SignInRequired, redirect_handler
 from web.signing_pages import SigningPages
 
@@ -34,7 +36,8 @@ def security_headers(hsts: bool) -> Any:
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CSP)
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
+        # DENY unless the response says otherwise (only the preview: SAMEORIGIN)
+        headers.setdefault("X-Frame-Options", "DENY")
         # share tokens live in page URLs: never leak them in a Referer
         headers["Referrer-Policy"] = "no-referrer"
         headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
@@ -54,7 +57,10 @@ def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
             SharePages,
             VerifyPages,
             SessionPages,
+            SignInCodePages,
+            AccountPages,
             WalletPages,
+            PreviewPages,
             ShareLinkPages,
             AccessPages,
             UploadPages,

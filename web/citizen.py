@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import segno
@@ -17,7 +18,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 
 from sharing.access import AccessFilter, AccessLog
-from sharing.errors import ShareNotFound
+from sharing.errors import ShareGone, ShareNotFound
 from sharing.models import AccessEntry, NewShare, ShareStatus
 from sharing.shares import ShareService
 from vault import AccountService, Document, DocumentFilter, VaultService
@@ -26,6 +27,7 @@ from vault.errors import (
     DocumentNotFound,
     InvalidInput,
     LegalHold,
+    SecondFactorRequired,
 )
 from vault.models import Provenance
 from verification.documents import StoredDocuments
@@ -34,11 +36,15 @@ from web import session
 from web.pages import _disposition, client_ip, lang_of, page
 from web.session import SessionConfig, SignedIn, SignInRequired
 
+# the types the document page previews (web/preview.py serves them inline)
+PREVIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
 # the share form's expiry presets (the value sent, seconds)
 EXPIRY_PRESETS: dict[str, int] = {"1h": 3600, "1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 DEFAULT_EXPIRY = "1d"
 WALLET_PAGE = 50
 SHAREABLE = 200  # papers offered on the share form
+# a new share's token, for its page to show once (path: that page only)
+NEW_SHARE_COOKIE = "kho_new_share"
 LOG_PAGE = 50
 
 # One error of a form: the field's id, the message key and its values.
@@ -54,9 +60,19 @@ def citizen_page(
     status: int = 200,
     **context: Any,
 ) -> Template:
-    """A signed-in page: the citizen's navigation, never cached (private data)."""
+    """A signed-in page: the citizen's navigation, never cached (private data).  Its
+    language switch goes through ``/language``, which saves the choice to the account."""
+    other = "en" if lang_of(request) == "vi" else "vi"
+    switch = f"/language?to={other}&back={quote(session.here(request), safe='/')}"
     response = page(
-        request, name, status=status, title_key=title_key, signed_in=True, nav=nav, **context
+        request,
+        name,
+        status=status,
+        title_key=title_key,
+        signed_in=True,
+        nav=nav,
+        switch_url=switch,
+        **context,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -119,7 +135,8 @@ class SessionPages(Controller):
             who = None
         if who is not None:
             return Redirect(back, status_code=303)
-        notice = "expired" if expired else "out" if out else None
+        restart = request.query_params.get("restart")
+        notice = "expired" if expired else "out" if out else "restart" if restart else None
         response = self._render(request, back=back, notice=notice)
         if request.cookies.get(session.COOKIE):
             session.end(response, web_session)  # an ended session's cookie goes
@@ -174,13 +191,20 @@ class SessionPages(Controller):
                 request, back=back, errors=errors, personal_id=personal_id, status=422
             )
         ip = client_ip(request)
-        issued = await session.sign_in_attempt(
-            sign_in_limit,
-            ip,
-            lambda: accounts.login(personal_id, password, ip),
-            exhausted_key="signin_too_many",
-            wrong_key="signin_wrong",
-        )
+        try:
+            issued = await session.sign_in_attempt(
+                sign_in_limit,
+                ip,
+                lambda: accounts.login(personal_id, password, ip, challenge=True),
+                exhausted_key="signin_too_many",
+                wrong_key="signin_wrong",
+            )
+        except SecondFactorRequired as needed:
+            # the password is right: the one-time code is the next step (web/account.py)
+            ask: Response[Any] = Redirect(session.code_step_url(back), status_code=303)
+            session.hold_challenge(ask, needed.challenge or "", web_session)
+            ask.headers["Cache-Control"] = "no-store"
+            return ask
         if isinstance(issued, session.Refusal):
             errors = [("personal_id", issued.key, issued.values)]
             refused = self._render(
@@ -189,10 +213,7 @@ class SessionPages(Controller):
             if issued.retry_after is not None:
                 refused.headers["Retry-After"] = str(issued.retry_after)
             return refused
-        response: Response[Any] = Redirect(back, status_code=303)
-        session.start(response, issued.token, issued.expires_in, web_session)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return await session.signed_in_response(request, accounts, issued, back, web_session)
 
     @post("/sign-out", status_code=303)
     async def sign_out(
@@ -310,6 +331,7 @@ class WalletPages(Controller):
             doc=doc,
             report=report,
             type_name=type_name,
+            preview=doc.content_type in PREVIEWABLE,
         )
 
     @get("/documents/{document_id:str}/download")
@@ -385,8 +407,6 @@ class WalletPages(Controller):
 
 
 def _q(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 
@@ -447,14 +467,15 @@ class ShareLinkPages(Controller):
             values={"expiry": DEFAULT_EXPIRY, "audience": "anyone", "agency": "", "purpose": ""},
         )
 
-    @post("/share", status_code=200)
+    @post("/share", status_code=303)
     async def create(
         self,
         request: Request[Any, Any, Any],
         accounts: NamedDependency[AccountService],
         vault: NamedDependency[VaultService],
         shares: NamedDependency[ShareService],
-    ) -> Template:
+        web_session: NamedDependency[SessionConfig],
+    ) -> Response[Any]:
         who = await session.require(request, accounts, back="/share")
         form = await request.form()
         chosen = [v for v in form.getall("document", []) if isinstance(v, str)][:SHAREABLE]
@@ -497,21 +518,78 @@ class ShareLinkPages(Controller):
             return await self._form(
                 request, vault, who, chosen=chosen, values=values, errors=errors, status=422
             )
-        base = str(request.app.state.get("base_url") or "").rstrip("/")
-        url = f"{base}/s/{created.token}"
-        titles = await _titles(vault, who)
-        t_lang = lang_of(request)
-        label = "Mã QR của liên kết chia sẻ" if t_lang == "vi" else "QR code of the share link"
-        return citizen_page(
+        # Post/Redirect/Get: the share's own page shows the link, once (its token rides
+        # along in a short cookie for that page only; Kho keeps just its hash)
+        page_url = f"/shares/{created.share.id}"
+        response: Response[Any] = Redirect(page_url, status_code=303)
+        response.set_cookie(
+            NEW_SHARE_COOKIE,
+            created.token,
+            max_age=300,
+            path=page_url,
+            httponly=True,
+            samesite="strict",
+            secure=web_session.cookie_secure,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @get("/shares/{share_id:str}", name="my-share")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        vault: NamedDependency[VaultService],
+        shares: NamedDependency[ShareService],
+        web_session: NamedDependency[SessionConfig],
+        share_id: FromPath[str],
+    ) -> Template:
+        """One share.  Just after it was made, with its link and QR code (shown this
+        once); afterwards, what it is and how to revoke it or make a new link."""
+        who = await session.require(request, accounts)
+        sid = parse_uuid(share_id)
+        try:
+            if sid is None:
+                raise ShareNotFound()
+            share = await shares.get(who.owner_id, sid)
+        except ShareNotFound:
+            return not_found(request)
+        url = qr = None
+        token = request.cookies.get(NEW_SHARE_COOKIE) or ""
+        if token:
+            try:
+                fresh = (await shares.peek(token)).id == share.id
+            except (ShareNotFound, ShareGone):
+                fresh = False
+            if fresh:
+                base = str(request.app.state.get("base_url") or "").rstrip("/")
+                url = f"{base}/s/{token}"
+                vi = lang_of(request) == "vi"
+                qr = qr_markup(
+                    url, "Mã QR của liên kết chia sẻ" if vi else "QR code of the share link"
+                )
+        response = citizen_page(
             request,
             "share_created.html",
-            title_key="share_created_title",
+            title_key="share_created_title" if url else "share_page_title",
             nav="shares",
-            share=created.share,
+            share=share,
             url=url,
-            qr=qr_markup(url, label),
-            titles=titles,
+            qr=qr,
+            titles=await _titles(vault, who),
+            active=ShareStatus.ACTIVE,
         )
+        if token:  # shown once: gone on the next load
+            response.set_cookie(
+                NEW_SHARE_COOKIE,
+                "",
+                max_age=0,
+                path=f"/shares/{share.id}",
+                httponly=True,
+                samesite="strict",
+                secure=web_session.cookie_secure,
+            )
+        return response
 
     @get("/shares", name="my-shares")
     async def list_shares(

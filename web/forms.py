@@ -21,7 +21,7 @@ from sharing.filing_errors import (
     FilingNotFound,
     PaperNotUsable,
 )
-from sharing.filings import EDITABLE, Filing, FilingService, Origin
+from sharing.filings import EDITABLE, MAX_VALUE, Filing, FilingService, Origin
 from sharing.models import RequestStatus
 from sharing.procedures import Procedure, ProcedureCatalogue
 from sharing.requests import RequestService
@@ -607,7 +607,7 @@ class FilingPages(Controller):
                 vault,
                 registry_source,
                 values=values,
-                errors=[(f"form-{name}", "filing_err_value", {"why": bad.reason})],
+                errors=[form_value_error(filing, name, bad, lang_of(request))],
                 status=422,
             )
         except FilingIncomplete as incomplete:
@@ -629,6 +629,29 @@ class FilingPages(Controller):
             )
         done = "submitted" if submit else "saved"
         return Redirect(f"/filings/{filing.id}?{done}=1", status_code=303)
+
+
+# the e-form problems the domain names (``InvalidInput.code``), each with its message
+FORM_VALUE_CODES = frozenset(
+    {
+        "too_long",
+        "not_one_line",
+        "not_a_date",
+        "not_a_number",
+        "not_an_option",
+        "not_an_email",
+        "not_a_phone",
+    }
+)
+
+
+def form_value_error(filing: Filing, name: str, bad: InvalidInput, lang: str) -> FieldError:
+    """The error of one e-form answer in the page's language: the field's label and
+    the problem's own message (never the domain's English reason)."""
+    field = next((f for f in filing.procedure.form if f.name == name), None)
+    label = (field.label_vi if lang == "vi" else field.label_en) if field else name
+    code = bad.code if bad.code in FORM_VALUE_CODES else "other"
+    return (f"form-{name}", f"filing_err_{code}", {"label": label, "max": MAX_VALUE})
 
 
 __all__ = ["FilingPages", "RequestPages", "UploadPages"]

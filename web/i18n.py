@@ -930,9 +930,38 @@ MESSAGES.update(
             "en": "Missing paper: {name}",
         },
         "filing_err_missing_field": {"vi": "Hãy điền: {name}", "en": "Fill in: {name}"},
-        "filing_err_value": {
-            "vi": "Kiểm tra lại ô này ({why}).",
-            "en": "Check this answer ({why}).",
+        # one e-form answer that does not fit its field (sharing.filings.check_value)
+        "filing_err_too_long": {
+            "vi": "{label}: dài quá {max} ký tự.",
+            "en": "{label}: longer than {max} characters.",
+        },
+        "filing_err_not_one_line": {
+            "vi": "{label}: chỉ nhập một dòng chữ.",
+            "en": "{label}: enter one line of text.",
+        },
+        "filing_err_not_a_date": {
+            "vi": "{label}: nhập một ngày có thật, ví dụ 17/05/1990.",
+            "en": "{label}: enter a real date, for example 17/05/1990.",
+        },
+        "filing_err_not_a_number": {
+            "vi": "{label}: nhập một số, từ 0 trở lên.",
+            "en": "{label}: enter a number, 0 or more.",
+        },
+        "filing_err_not_an_option": {
+            "vi": "{label}: chọn một trong các lựa chọn có sẵn.",
+            "en": "{label}: choose one of the options.",
+        },
+        "filing_err_not_an_email": {
+            "vi": "{label}: nhập địa chỉ thư điện tử, ví dụ ten@example.vn.",
+            "en": "{label}: enter an email address, for example name@example.vn.",
+        },
+        "filing_err_not_a_phone": {
+            "vi": "{label}: nhập số điện thoại, ví dụ 0912 345 678.",
+            "en": "{label}: enter a phone number, for example 0912 345 678.",
+        },
+        "filing_err_other": {
+            "vi": "{label}: kiểm tra lại câu trả lời này.",
+            "en": "{label}: check this answer.",
         },
         "filing_err_paper": {
             "vi": "Không dùng được giấy tờ này cho mục này.",
@@ -948,5 +977,141 @@ MESSAGES.update(
             "vi": "Hãy chọn một thủ tục trong danh sách.",
             "en": "Choose a service from the list.",
         },
+    }
+)
+
+
+# -- the account: the one-time code at sign-in, the saved language (issue #6)
+MESSAGES.update(
+    {
+        "nav_account": {"vi": "Tài khoản", "en": "Account"},
+        "signin_restart": {
+            "vi": "Bước nhập mã đã quá 5 phút. Hãy đăng nhập lại từ đầu.",
+            "en": "The code step took more than 5 minutes. Please sign in again.",
+        },
+        "signin_code_title": {"vi": "Nhập mã dùng một lần", "en": "Enter your one-time code"},
+        "signin_code_lead": {
+            "vi": "Tài khoản của bạn có bật mã dùng một lần. Mở ứng dụng xác thực trên điện thoại và nhập mã đang hiển thị.",
+            "en": "Your account asks for a one-time code. Open the authenticator app on your phone and enter the code it shows.",
+        },
+        "otp_label": {"vi": "Mã dùng một lần", "en": "One-time code"},
+        "otp_hint": {
+            "vi": "{digits} chữ số, ví dụ 123456. Mã đổi sau mỗi 30 giây.",
+            "en": "{digits} digits, for example 123456. The code changes every 30 seconds.",
+        },
+        "otp_missing": {"vi": "Hãy nhập mã dùng một lần.", "en": "Enter the one-time code."},
+        "otp_format": {
+            "vi": "Mã gồm đúng {digits} chữ số.",
+            "en": "The code is exactly {digits} digits.",
+        },
+        "otp_wrong": {
+            "vi": "Mã không đúng hoặc đã được dùng. Hãy nhập mã mới nhất trong ứng dụng.",
+            "en": "The code is wrong or was already used. Enter the newest code from the app.",
+        },
+        "otp_throttled": {
+            "vi": "Nhập sai mã quá nhiều lần. Hãy thử lại sau {minutes} phút.",
+            "en": "Too many wrong codes. Try again in {minutes} minutes.",
+        },
+        "signin_code_submit": {"vi": "Tiếp tục", "en": "Continue"},
+        "signin_code_other": {
+            "vi": "Đăng nhập bằng tài khoản khác",
+            "en": "Sign in with another account",
+        },
+        "account_title": {"vi": "Tài khoản của bạn", "en": "Your account"},
+        "account_name": {"vi": "Họ và tên", "en": "Name"},
+        "account_language": {"vi": "Ngôn ngữ", "en": "Language"},
+        "account_language_body": {
+            "vi": "Các trang hiển thị bằng tiếng Việt. Lựa chọn ngôn ngữ được lưu vào tài khoản và dùng cả khi bạn đăng nhập trên thiết bị khác.",
+            "en": "The pages are in English. Your choice of language is saved to your account and used when you sign in on another device too.",
+        },
+        "account_language_switch": {
+            "vi": "Chuyển sang tiếng Anh (English)",
+            "en": "Switch to Vietnamese (Tiếng Việt)",
+        },
+        "otp_heading": {"vi": "Mã dùng một lần khi đăng nhập", "en": "One-time code at sign-in"},
+        "otp_state_on": {"vi": "Đang bật", "en": "On"},
+        "otp_state_off": {"vi": "Đang tắt", "en": "Off"},
+        "otp_on_body": {
+            "vi": "Khi đăng nhập, ngoài mật khẩu Kho hỏi thêm mã từ ứng dụng xác thực trên điện thoại của bạn.",
+            "en": "When you sign in, Kho asks for a code from the authenticator app on your phone as well as your password.",
+        },
+        "otp_off_body": {
+            "vi": "Bật để bảo vệ kho giấy tờ tốt hơn: ngoài mật khẩu, Kho sẽ hỏi mã 6 chữ số từ một ứng dụng xác thực (ví dụ Google Authenticator, Microsoft Authenticator, FreeOTP). Người biết mật khẩu của bạn vẫn không vào được.",
+            "en": "Turn it on to protect your papers better: as well as your password, Kho asks for a 6-digit code from an authenticator app (for example Google Authenticator, Microsoft Authenticator, FreeOTP). Someone who knows your password still cannot get in.",
+        },
+        "otp_turn_on": {"vi": "Bật mã dùng một lần", "en": "Turn on the one-time code"},
+        "otp_turn_off": {"vi": "Tắt mã dùng một lần", "en": "Turn off the one-time code"},
+        "otp_done_on": {
+            "vi": "Đã bật mã dùng một lần. Lần đăng nhập sau, Kho sẽ hỏi mã.",
+            "en": "The one-time code is on. The next time you sign in, Kho asks for it.",
+        },
+        "otp_done_off": {
+            "vi": "Đã tắt mã dùng một lần. Khoá bí mật cũ đã bị xoá.",
+            "en": "The one-time code is off. The old secret key has been deleted.",
+        },
+        "otp_setup_title": {"vi": "Bật mã dùng một lần", "en": "Set up the one-time code"},
+        "otp_setup_scan": {
+            "vi": "Mở ứng dụng xác thực trên điện thoại, chọn thêm tài khoản và quét mã QR này.",
+            "en": "Open the authenticator app on your phone, add an account and scan this QR code.",
+        },
+        "otp_setup_manual": {
+            "vi": "Không quét được? Nhập khoá này vào ứng dụng:",
+            "en": "Cannot scan it? Type this key into the app:",
+        },
+        "otp_setup_key": {"vi": "Khoá bí mật", "en": "Secret key"},
+        "otp_setup_once": {
+            "vi": "Khoá chỉ hiển thị trong lúc cài đặt. Sau khi bạn xác nhận, Kho không bao giờ hiển thị lại. Đừng gửi khoá cho ai.",
+            "en": "The key is shown only while you set up. Once you confirm, Kho never shows it again. Do not give it to anyone.",
+        },
+        "otp_setup_confirm_lead": {
+            "vi": "Nhập mã ứng dụng đang hiển thị để xác nhận đã cài đặt đúng.",
+            "en": "Enter the code the app shows, to confirm it is set up.",
+        },
+        "otp_setup_submit": {"vi": "Xác nhận và bật", "en": "Confirm and turn on"},
+        "otp_cancel": {"vi": "Để sau", "en": "Not now"},
+        "otp_off_title": {"vi": "Tắt mã dùng một lần", "en": "Turn off the one-time code"},
+        "otp_off_lead": {
+            "vi": "Nhập mã hiện tại trong ứng dụng xác thực để xác nhận chính bạn muốn tắt. Sau đó chỉ cần mật khẩu để đăng nhập.",
+            "en": "Enter the current code from your authenticator app to confirm it is you. After that, your password alone signs you in.",
+        },
+        "otp_qr_caption": {
+            "vi": "Mã QR cho ứng dụng xác thực",
+            "en": "QR code for your authenticator app",
+        },
+    }
+)
+
+
+# -- the document's preview (issue #6)
+MESSAGES.update(
+    {
+        "preview_heading": {"vi": "Xem trước", "en": "Preview"},
+        "preview_frame_title": {"vi": "Xem trước: {title}", "en": "Preview: {title}"},
+        "preview_image_alt": {
+            "vi": "Ảnh của giấy tờ «{title}»",
+            "en": "Image of the paper “{title}”",
+        },
+        "preview_fallback": {
+            "vi": "Không thấy bản xem trước? Nhiều điện thoại không hiện PDF trong trang.",
+            "en": "No preview? Many phones do not show a PDF inside a page.",
+        },
+        "preview_open": {"vi": "Mở toàn trang", "en": "Open it full page"},
+    }
+)
+
+
+# -- a share's own page, after the link was shown once (issue #6)
+MESSAGES.update(
+    {
+        "share_page_title": {"vi": "Liên kết chia sẻ", "en": "Share link"},
+        "share_shown_once": {
+            "vi": "Liên kết chỉ hiện một lần, ngay khi được tạo: Kho không lưu liên kết nên không thể hiện lại. Nếu bạn chưa kịp sao chép, hãy thu hồi liên kết này và tạo một liên kết mới.",
+            "en": "A link is shown only once, when it is made: Kho does not keep it, so it cannot show it again. If you did not copy it, revoke this link and make a new one.",
+        },
+        "share_new_same": {
+            "vi": "Tạo liên kết mới cho các giấy tờ này",
+            "en": "Make a new link for these papers",
+        },
+        "shares_details": {"vi": "Chi tiết", "en": "Details"},
     }
 )

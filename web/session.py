@@ -15,7 +15,10 @@ from litestar import Request, Response
 from litestar.response import Redirect
 
 from vault import AccountService, Actor, ActorType, IssuedToken, Principal
+from vault.accounts import CHALLENGE_SECONDS
 from vault.errors import AuthenticationFailed, LoginThrottled
+from web.i18n import COOKIE as LANG_COOKIE
+from web.i18n import LANGUAGES
 
 COOKIE = "kho_session"
 # an official's session: a separate cookie, so a citizen and an official can share a
@@ -214,3 +217,67 @@ async def sign_in_attempt(
     except AuthenticationFailed:
         limiter.take(ip)
         return Refusal(status=401, key=wrong_key, values={})
+
+
+# -- a sign-in in two steps (password, then the one-time code) and the saved language --
+
+# the password step's challenge, for the code step only (path: the sign-in pages)
+CHALLENGE_COOKIE = "kho_signin"
+CHALLENGE_PATH = "/sign-in"
+
+
+def code_step_url(back: str) -> str:
+    return f"{SIGN_IN}/code?next={quote(safe_next(back), safe='/')}"
+
+
+def hold_challenge(response: Response[Any], challenge: str, config: SessionConfig) -> None:
+    response.set_cookie(
+        CHALLENGE_COOKIE,
+        challenge,
+        max_age=CHALLENGE_SECONDS,
+        path=CHALLENGE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=config.cookie_secure,
+    )
+
+
+def drop_challenge(response: Response[Any], config: SessionConfig) -> None:
+    response.set_cookie(
+        CHALLENGE_COOKIE,
+        "",
+        max_age=0,
+        path=CHALLENGE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=config.cookie_secure,
+    )
+
+
+def remember_language(response: Response[Any], lang: str) -> None:
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+
+
+async def signed_in_response(
+    request: Request[Any, Any, Any],
+    accounts: AccountService,
+    issued: IssuedToken,
+    back: str,
+    config: SessionConfig,
+) -> Response[Any]:
+    """The 303 after a successful sign-in, with the session cookie.  Language: a choice
+    made on this device (the language cookie) is kept and saved to the account;
+    without one, the account's saved language is this device's from now on."""
+    response: Response[Any] = Redirect(back, status_code=303)
+    start(response, issued.token, issued.expires_in, config)
+    drop_challenge(response, config)
+    response.headers["Cache-Control"] = "no-store"
+    device = request.cookies.get(LANG_COOKIE)
+    if device in LANGUAGES:
+        if device != issued.locale:
+            principal = await accounts.authenticate(issued.token)
+            if principal.owner_id is not None:
+                await accounts.set_locale(principal.owner_id, device)
+    elif issued.locale in LANGUAGES:
+        remember_language(response, issued.locale)
+    return response

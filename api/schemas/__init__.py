@@ -18,6 +18,8 @@ PersonalId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, descriptio
 class LoginRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     personal_id: Annotated[str, msgspec.Meta(max_length=64)]
     password: Annotated[str, msgspec.Meta(max_length=1024)]
+    # the one-time code, for an account that turned it on (401 otp-required without it)
+    otp: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
 class TokenResponse(msgspec.Struct, kw_only=True):

@@ -361,12 +361,29 @@ async def test_share_form_errors_then_link_qr_list_and_revoke(client, services):
     assert r.status_code == 403  # CSRF
 
     r = await post_form(client, "/share", base, page="/share")
-    assert r.status_code == 200, r.text
+    # Post/Redirect/Get: the share's own page, which shows the link this once
+    assert r.status_code == 303, r.text
+    page_url = r.headers["location"]
+    assert re.fullmatch(r"/shares/[0-9a-f-]{36}", page_url)
+    carried = next(c for c in r.headers.get_list("set-cookie") if c.startswith("kho_new_share="))
+    assert f"path={page_url}" in carried.lower() and "httponly" in carried.lower()
+    r = await client.get(page_url)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     link = re.search(r'id="share-link" type="text" readonly value="([^"]+)"', r.text)
     assert link is not None and "/s/" in link.group(1)
     assert '<svg role="img"' in r.text and "<title>" in r.text
     assert "data-copy=" in r.text and "Hồ sơ" in r.text
     token = link.group(1).rsplit("/s/", 1)[1]
+    # reloading (or coming back) neither makes a second share nor shows the token again
+    again = await client.get(page_url)
+    assert again.status_code == 200 and token not in again.text
+    assert "Liên kết chỉ hiện một lần" in again.text
+    assert f'action="{page_url}/revoke"' in again.text
+    assert f'href="/share?doc={doc["id"]}"' in again.text  # a new link for the same papers
+    assert len((await client.get("/api/v1/shares", headers=headers)).json()["items"]) == 1
+    # someone else's token in the cookie shows nothing of it
+    client.cookies.set("kho_new_share", "forged-token", path=page_url)
+    assert "forged-token" not in (await client.get(page_url)).text
     landing = await client.get(f"/s/{token}")
     assert landing.status_code == 200 and "Giấy khai sinh" in landing.text
 
@@ -403,6 +420,9 @@ async def test_another_owners_share_cannot_be_revoked(client, services):
         assert r.status_code == 404
     listed = await client.get("/api/v1/shares", headers=other)
     assert listed.json()["items"][0]["status"] == "active"
+    for path in (f"/shares/{share_id}", f"/shares/{uuid.uuid4()}", "/shares/not-a-uuid"):
+        page = await client.get(path)
+        assert page.status_code == 404 and "Bí mật" not in page.text, path
 
 
 # -- access log ----------------------------------------------------------------------

@@ -312,6 +312,51 @@ async def test_start_fill_and_submit_a_filing(client, services):
     assert r.status_code == 409
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "vi", "en"),
+    [
+        (
+            "phone",
+            "not a phone!",
+            "Số điện thoại: nhập số điện thoại",
+            "Phone number: enter a phone",
+        ),
+        (
+            "birth_date",
+            "1990-02-31",
+            "Ngày sinh: nhập một ngày có thật",
+            "Date of birth: enter a real",
+        ),
+        ("copies", "-2", "Số lượng phiếu: nhập một số, từ 0", "Number of copies: enter a number"),
+        ("form_number", "9", "Loại phiếu: chọn một trong các lựa chọn", "Certificate form: choose"),
+        (
+            "email",
+            "an-at-example",
+            "Thư điện tử: nhập địa chỉ thư điện tử",
+            "Email: enter an email",
+        ),
+        ("full_name", "a\x07b", "chỉ nhập một dòng chữ", "enter one line of text"),
+    ],
+)
+async def test_a_bad_e_form_value_is_explained_in_the_pages_language(
+    client, services, field, value, vi, en
+):
+    await signed_in_citizen(client, services)
+    token = await csrf(client, "/procedures")
+    r = await client.post("/filings", data={"procedure": JUDICIAL, "_csrf_token": token})
+    fid = r.headers["location"].split("/")[2].split("?")[0]
+    for lang, words in (("vi", vi), ("en", en)):
+        r = await client.post(
+            f"/filings/{fid}/form?lang={lang}",
+            data={f"form.{field}": value, "action": "save", "_csrf_token": token},
+        )
+        assert r.status_code == 422
+        summary = _summary(r.text)
+        assert f'href="#form-{field}"' in summary and words in summary, summary
+        # the domain's own (English, developer) reason never reaches the page
+        assert "must be" not in r.text and "YYYY" not in r.text
+
+
 async def test_attach_a_vault_paper_and_another_owners_filing_is_404(client, services):
     pid, _ = await signed_in_citizen(client, services)
     owner_id = await _owner_id(services, pid)
