@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from io import BytesIO
@@ -29,6 +30,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfDecodeLimitError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel as PyHankoModificationLevel
+from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -41,7 +43,9 @@ from pyhanko_certvalidator import ValidationContext
 
 from verification.models import Coverage, ModificationLevel, PadesLevel
 
-Outcome = Literal["ok", "unreadable", "encrypted", "too_complex"]
+Outcome = Literal["ok", "unreadable", "encrypted", "too_complex", "malformed"]
+"""``malformed``: the file carries a signature (``/ByteRange``) but does not parse
+strictly - no signing program writes such a file, an attacker's editor may."""
 
 ACTIVE_NAMES = frozenset(
     {
@@ -88,6 +92,12 @@ class SignatureFacts(msgspec.Struct, frozen=True, kw_only=True):
 
     field_name: str | None = None
     error: str | None = None
+    revision: int = 0
+    """The revision (0-based) the signature signs."""
+    malformed: bool = False
+    """The signature dictionary itself is broken (``error`` says how): /Contents or
+    /ByteRange missing, empty or inconsistent, or the unsigned gap holding more than
+    the /Contents string - the universal-forgery and wrapping attacks."""
     subject: dict[str, str] = msgspec.field(default_factory=dict)
     certificate_sha256: str = ""
     issuer_common_name: str | None = None
@@ -116,6 +126,7 @@ class TimestampFacts(msgspec.Struct, frozen=True, kw_only=True):
     """A document timestamp (``/DocTimeStamp``, the archive timestamps of B-LTA)."""
 
     ok: bool
+    revision: int = 0
     intact: bool = False
     revocation_unavailable: bool = False
     problem: str | None = None
@@ -133,6 +144,9 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
     signatures: tuple[SignatureFacts, ...] = ()
     timestamps: tuple[TimestampFacts, ...] = ()
     active_content: tuple[str, ...] = ()
+    data_after_eof: bool = False
+    """Bytes after the end of the newest revision (its ``%%EOF``) that belong to no
+    revision: a strict reader ignores them, a repairing viewer may show them."""
 
 
 # -- validation contexts --------------------------------------------------------------
@@ -195,13 +209,19 @@ def _context(
 
 async def analyse(request: Request) -> Analysis:
     """Facts about ``request.pdf``; never raises for a bad file (``MemoryError`` and
-    ``RecursionError`` give ``too_complex``, anything else unparseable ``unreadable``)."""
+    ``RecursionError`` give ``too_complex``, anything else unparseable ``unreadable``,
+    or ``malformed`` when the file carries a signature)."""
     try:
         return await _analyse(request)
     except (MemoryError, RecursionError, PdfDecodeLimitError) as exc:
         return Analysis(outcome="too_complex", detail=type(exc).__name__)
     except Exception as exc:
-        return Analysis(outcome="unreadable", detail=f"{type(exc).__name__}: {exc}"[:500])
+        return _unparseable(request.pdf, exc)
+
+
+def _unparseable(pdf: bytes, exc: Exception) -> Analysis:
+    outcome: Outcome = "malformed" if b"/ByteRange" in pdf else "unreadable"
+    return Analysis(outcome=outcome, detail=f"{type(exc).__name__}: {exc}"[:500])
 
 
 async def _analyse(request: Request) -> Analysis:
@@ -214,11 +234,11 @@ async def _analyse(request: Request) -> Analysis:
     except (MemoryError, RecursionError, PdfDecodeLimitError):
         raise
     except Exception as exc:
-        return Analysis(outcome="unreadable", detail=f"{type(exc).__name__}: {exc}"[:500])
+        return _unparseable(request.pdf, exc)
     active = scan_active_content(reader)
     if active is None:
         return Analysis(outcome="too_complex", detail=f"more than {MAX_OBJECTS} objects")
-    embedded = list(reader.embedded_signatures)
+    embedded, broken = _collect_signatures(reader, request.pdf)
     dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in root else None
     has_revinfo = dss is not None and bool(dss.crls or dss.ocsps)
     signatures: list[SignatureFacts] = []
@@ -231,10 +251,101 @@ async def _analyse(request: Request) -> Analysis:
         signatures.append(await _signature(sig, request.material, dss, has_revinfo, later_doc_ts))
     return Analysis(
         outcome="ok",
-        signatures=tuple(signatures),
+        signatures=(*signatures, *broken),
         timestamps=tuple(timestamps),
         active_content=active,
+        data_after_eof=_data_after_eof(reader, request.pdf),
     )
+
+
+_HEX_GAP = re.compile(rb"<[0-9A-Fa-f]+>")
+_TAIL = re.compile(rb"[\s\x00]*startxref[\s\x00]+(\d+)[\s\x00]*%%EOF[\s\x00]*")
+
+
+def _collect_signatures(
+    reader: PdfFileReader, pdf: bytes
+) -> tuple[list[EmbeddedPdfSignature], list[SignatureFacts]]:
+    """The well-formed signatures (and document timestamps) in signing order, and facts
+    about the broken ones.  pyHanko's own collection trusts the dictionary's shape
+    and silently drops unknown ``/SubFilter`` values; this checks both."""
+    good: list[EmbeddedPdfSignature] = []
+    broken: list[SignatureFacts] = []
+    for fq_name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        name = str(fq_name)
+        try:
+            sig_dict = sig_obj.get_object()
+            problem = _structure_problem(sig_dict, pdf)
+            if problem is None:
+                subfilter = sig_dict.get("/SubFilter")
+                if subfilter not in _SUBFILTERS:
+                    broken.append(
+                        SignatureFacts(field_name=name, error=f"unsupported /SubFilter {subfilter}")
+                    )
+                    continue
+                good.append(EmbeddedPdfSignature(reader, sig_field, name))
+                continue
+        except (MemoryError, RecursionError, PdfDecodeLimitError):
+            raise
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"[:500]
+        broken.append(SignatureFacts(field_name=name, error=problem, malformed=True))
+    good.sort(key=lambda sig: sig.signed_revision)
+    return good, broken
+
+
+_SUBFILTERS = frozenset(str(sf.value) for sf in SigSeedSubFilter)
+
+
+def _structure_problem(sig: generic.DictionaryObject, pdf: bytes) -> str | None:
+    """Why the signature dictionary ``sig`` cannot be what a signer wrote, or ``None``:
+    /ByteRange must be four integers ``[0 b c d]`` with ``0 < b < c`` and ``c + d``
+    inside the file, the gap ``b..c`` exactly the hex string of a non-empty, non-zero
+    /Contents."""
+    try:
+        byte_range = sig.raw_get("/ByteRange")
+    except KeyError:
+        return "no /ByteRange"
+    if isinstance(byte_range, generic.IndirectObject):
+        return "/ByteRange is an indirect object"
+    if not isinstance(byte_range, generic.ArrayObject) or len(byte_range) != 4:
+        return "/ByteRange is not four numbers"
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in byte_range):
+        return "/ByteRange is not four integers"
+    a, b, c, d = (int(n) for n in byte_range)
+    if a != 0 or not 0 < b < c or d < 0 or c + d > len(pdf):
+        return f"/ByteRange [{a} {b} {c} {d}] does not fit the file"
+    try:
+        contents = sig.raw_get("/Contents")
+    except KeyError:
+        return "no /Contents"
+    if not isinstance(contents, generic.ByteStringObject | generic.TextStringObject):
+        return "/Contents is not a string"
+    if not _HEX_GAP.fullmatch(pdf, b, c):
+        return "the unsigned gap holds more than the /Contents hex string"
+    if not pdf[b + 1 : c - 1].strip(b"0"):
+        return "/Contents is empty"
+    return None
+
+
+def _data_after_eof(reader: PdfFileReader, pdf: bytes) -> bool:
+    """True when bytes other than whitespace follow the newest revision: after its
+    xref data only its trailer, ``startxref``, the offset and ``%%EOF`` may come."""
+    try:
+        xrefs = reader.xrefs
+        last = xrefs.get_xref_container_info(xrefs.total_revisions - 1)
+        end = last.end_location
+        ends = [xrefs.get_xref_container_info(i).end_location for i in range(xrefs.total_revisions)]
+    except Exception:
+        return False
+    if end < max(ends):
+        return True
+    keyword = pdf.find(b"startxref", end)
+    if keyword < 0:
+        return True
+    between = pdf[end:keyword]
+    if b" obj" in between or b"stream" in between.replace(b"endstream", b""):
+        return True
+    return _TAIL.fullmatch(pdf, keyword) is None
 
 
 async def _signature(
@@ -271,6 +382,7 @@ async def _signature(
     revo = status.revocation_details
     return SignatureFacts(
         field_name=name,
+        revision=sig.signed_revision,
         subject=_subject(cert),
         certificate_sha256=cert.sha256.hex(),
         issuer_common_name=_common_name(cert.issuer),
@@ -312,6 +424,7 @@ async def _timestamp(
         return TimestampFacts(ok=False, problem=f"{type(exc).__name__}: {exc}"[:500])
     return TimestampFacts(
         ok=status.intact and status.valid and status.trusted,
+        revision=sig.signed_revision,
         intact=status.intact and status.valid,
         revocation_unavailable=revocation_unavailable,
         problem=_indic(status.trust_problem_indic),

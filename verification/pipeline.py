@@ -229,6 +229,7 @@ class Verifier:
                 "unreadable": "pdf.unreadable",
                 "encrypted": "pdf.encrypted",
                 "too_complex": "pdf.too_complex",
+                "malformed": "pdf.malformed",
             }[analysis.outcome]
             reasons.append(reason(code, detail=analysis.detail))
         else:
@@ -238,6 +239,15 @@ class Verifier:
                 )
             if not analysis.signatures:
                 reasons.append(reason("document.unsigned"))
+            if analysis.data_after_eof:
+                # Note: harmless in an unsigned file; in a signed one it is the
+                # incremental saving attack without an xref (repairing viewers show it).
+                severity: Severity = "error" if analysis.signatures else "warning"
+                found = reason("pdf.data_after_eof", severity=severity)
+                (reasons if analysis.signatures else warnings).append(found)
+            last_signed = max(
+                (f.revision for f in analysis.signatures if f.error is None), default=-1
+            )
             for index, ts in enumerate(analysis.timestamps):
                 if ts.revocation_unavailable:
                     reasons.append(self._revocation_unavailable(None, "document timestamp"))
@@ -253,8 +263,14 @@ class Verifier:
                             "signature.modified_after_signing", detail="after a document timestamp"
                         )
                     )
+                elif ts.modification_level == "FORM_FILLING" and ts.revision > last_signed:
+                    reasons.append(
+                        reason("signature.unsigned_changes", detail="after a document timestamp")
+                    )
             for index, facts in enumerate(analysis.signatures):
-                sig_reasons = self._signature_reasons(index, facts)
+                sig_reasons = self._signature_reasons(
+                    index, facts, last=facts.revision == last_signed
+                )
                 issuer = (
                     registry.issuer_for(
                         certificate_sha256=facts.certificate_sha256,
@@ -289,10 +305,11 @@ class Verifier:
         )
         return reason("revocation.unavailable", signature=index, detail=what, severity=severity)
 
-    def _signature_reasons(self, index: int, f: SignatureFacts) -> list[Reason]:
+    def _signature_reasons(self, index: int, f: SignatureFacts, *, last: bool) -> list[Reason]:
         out: list[Reason] = []
         if f.error is not None:
-            return [reason("signature.unsupported", signature=index, detail=f.error)]
+            code = "signature.malformed" if f.malformed else "signature.unsupported"
+            return [reason(code, signature=index, detail=f.error)]
         if not (f.intact and f.valid):
             out.append(reason("signature.invalid", signature=index))
         if f.coverage == "partial":
@@ -307,6 +324,11 @@ class Verifier:
             )
         elif f.docmdp_ok is False:
             out.append(reason("signature.docmdp_violation", signature=index))
+        elif last and f.modification_level == "FORM_FILLING":
+            # Note: form filling is allowed between signatures because the next signer
+            # signs the filled-in values; after the last one nobody vouches for them
+            # (the shadow attack "replace via overlay", a P2/P3 certification abused).
+            out.append(reason("signature.unsigned_changes", signature=index))
         proven = f.timestamp_time if f.timestamp_ok else None
         signed_at = proven or f.signing_time
         if f.revoked:
