@@ -19,7 +19,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any, Literal
 
@@ -83,8 +83,11 @@ class Material(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Request(msgspec.Struct, frozen=True, kw_only=True):
+    """``moment``: the validation time (default: now, in the worker)."""
+
     pdf: bytes
     material: Material
+    moment: datetime | None = None
 
 
 class SignatureFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,6 +113,14 @@ class SignatureFacts(msgspec.Struct, frozen=True, kw_only=True):
     revoked: bool = False
     revocation_date: datetime | None = None
     revocation_unavailable: bool = False
+    judged_at: datetime | None = None
+    """When the certificate chain was judged: the proven signing time (the signature
+    time-stamp) when the certificate has expired or been revoked since, else the
+    validation time."""
+    revoked_since: bool = False
+    """Revoked now (``revocation_date``), but not at the proven signing time."""
+    expired_since: bool = False
+    """Expired now, but valid at the proven signing time."""
     not_after: datetime | None = None
     signing_time: datetime | None = None
     timestamp_time: datetime | None = None
@@ -155,10 +166,12 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
 class _Contexts:
     """One reusable validation context per material key (pyHanko caches path and
     revocation work in it); rebuilt after ``max_uses`` so certificates registered from
-    past files do not pile up."""
+    past files do not pile up, and when the validation time asked for is more than
+    ``drift`` away from the context's."""
 
-    def __init__(self, max_uses: int = 256) -> None:
+    def __init__(self, max_uses: int = 256, drift: timedelta = timedelta(seconds=30)) -> None:
         self._max_uses = max_uses
+        self._drift = drift
         self._key: str | None = None
         self._kwargs: dict[str, Any] = {}
         self._shared: ValidationContext | None = None
@@ -177,10 +190,14 @@ class _Contexts:
             self._shared = None
         return self._kwargs
 
-    def shared(self, material: Material) -> ValidationContext:
+    def shared(self, material: Material, moment: datetime) -> ValidationContext:
         kwargs = self.kwargs(material)
-        if self._shared is None or self._uses >= self._max_uses:
-            self._shared = ValidationContext(**kwargs)
+        if (
+            self._shared is None
+            or self._uses >= self._max_uses
+            or abs(self._shared.moment - moment) > self._drift
+        ):
+            self._shared = ValidationContext(moment=moment, **kwargs)
             self._uses = 0
         self._uses += 1
         return self._shared
@@ -190,15 +207,27 @@ _CONTEXTS = _Contexts()
 
 
 def _context(
-    material: Material, dss: DocumentSecurityStore | None, *, soft: bool = False
+    material: Material,
+    dss: DocumentSecurityStore | None,
+    moment: datetime,
+    *,
+    soft: bool = False,
+    past: bool = False,
 ) -> ValidationContext:
-    if dss is None and not soft:
-        return _CONTEXTS.shared(material)
+    """A validation context at ``moment``; ``soft``: revocation soft-fail (only to tell
+    why a required check failed); ``past``: judging at a proven signing time, where
+    revocation data issued later counts (a later CRL that does not list the
+    certificate, or lists it revoked after ``moment``, speaks for ``moment`` too)."""
+    if dss is None and not soft and not past:
+        return _CONTEXTS.shared(material, moment)
     kwargs = dict(_CONTEXTS.kwargs(material))
+    kwargs["moment"] = moment
     if soft:
         # Note: pyHanko's soft-fail accepts a certificate without revocation data but
         # still rejects a revoked one; used only to tell why a required check failed.
         kwargs["revocation_mode"] = "soft-fail"
+    if past:
+        kwargs["retroactive_revinfo"] = True
     if dss is None:
         return ValidationContext(**kwargs)
     return dss.as_validation_context(kwargs)
@@ -243,12 +272,15 @@ async def _analyse(request: Request) -> Analysis:
     has_revinfo = dss is not None and bool(dss.crls or dss.ocsps)
     signatures: list[SignatureFacts] = []
     timestamps: list[TimestampFacts] = []
+    moment = request.moment or datetime.now(UTC)
     for index, sig in enumerate(embedded):
         if sig.sig_object_type == "/DocTimeStamp":
-            timestamps.append(await _timestamp(sig, request.material, dss))
+            timestamps.append(await _timestamp(sig, request.material, dss, moment))
             continue
         later_doc_ts = any(s.sig_object_type == "/DocTimeStamp" for s in embedded[index + 1 :])
-        signatures.append(await _signature(sig, request.material, dss, has_revinfo, later_doc_ts))
+        signatures.append(
+            await _signature(sig, request.material, dss, moment, has_revinfo, later_doc_ts)
+        )
     return Analysis(
         outcome="ok",
         signatures=(*signatures, *broken),
@@ -352,17 +384,29 @@ async def _signature(
     sig: EmbeddedPdfSignature,
     material: Material,
     dss: DocumentSecurityStore | None,
+    moment: datetime,
     has_revinfo: bool,
     later_doc_ts: bool,
 ) -> SignatureFacts:
     name = _field_name(sig)
     try:
-        status = await async_validate_pdf_signature(sig, _context(material, dss))
-        revocation_unavailable = False
-        if _chain_failed(status):
-            soft = await async_validate_pdf_signature(sig, _context(material, dss, soft=True))
-            if soft.trusted and not _chain_failed(soft):
-                status, revocation_unavailable = soft, True
+        status, revocation_unavailable = await _validated(sig, material, dss, moment)
+        judged_at, revoked_since, expired_since = moment, False, False
+        now_status = status
+        proven = _proven_time(status)
+        if (
+            proven is not None
+            and proven < moment
+            and not revocation_unavailable
+            and (status.revoked or not status.trusted)
+        ):
+            # Note: ETSI EN 319 102-1 (validation with POE): the signature time-stamp
+            # proves the signature existed at ``proven``; the chain is judged there.
+            status, revocation_unavailable = await _validated(sig, material, dss, proven, past=True)
+            judged_at = proven
+            if status.trusted and not status.revoked:
+                revoked_since = now_status.revoked
+                expired_since = not now_status.revoked
     except (MemoryError, RecursionError, PdfDecodeLimitError):
         raise
     except Exception as exc:
@@ -380,6 +424,7 @@ async def _signature(
         if has_revinfo:
             level = "B-LTA" if later_doc_ts else "B-LT"
     revo = status.revocation_details
+    now_revo = now_status.revocation_details
     return SignatureFacts(
         field_name=name,
         revision=sig.signed_revision,
@@ -393,8 +438,17 @@ async def _signature(
         trusted=status.trusted,
         problem=_indic(status.trust_problem_indic),
         revoked=status.revoked,
-        revocation_date=revo.revocation_date if revo is not None else None,
+        revocation_date=(
+            revo.revocation_date
+            if revo is not None
+            else now_revo.revocation_date
+            if revoked_since and now_revo is not None
+            else None
+        ),
         revocation_unavailable=revocation_unavailable,
+        judged_at=judged_at,
+        revoked_since=revoked_since,
+        expired_since=expired_since,
         not_after=cert.not_valid_after,
         signing_time=status.signer_reported_dt,
         timestamp_time=ts.timestamp if ts is not None else None,
@@ -408,14 +462,47 @@ async def _signature(
     )
 
 
+async def _validated(
+    sig: EmbeddedPdfSignature,
+    material: Material,
+    dss: DocumentSecurityStore | None,
+    moment: datetime,
+    *,
+    past: bool = False,
+) -> tuple[PdfSignatureStatus, bool]:
+    """pyHanko's status at ``moment`` with revocation required, and whether the only
+    problem is missing revocation data (then the soft-fail status is returned)."""
+    status = await async_validate_pdf_signature(sig, _context(material, dss, moment, past=past))
+    if _chain_failed(status):
+        soft = await async_validate_pdf_signature(
+            sig, _context(material, dss, moment, soft=True, past=past)
+        )
+        if soft.trusted and not _chain_failed(soft):
+            return soft, True
+    return status, False
+
+
+def _proven_time(status: PdfSignatureStatus) -> datetime | None:
+    """The time of a valid, trusted signature time-stamp, if there is one."""
+    ts = status.timestamp_validity
+    if ts is None or not (ts.intact and ts.valid and ts.trusted):
+        return None
+    return ts.timestamp
+
+
 async def _timestamp(
-    sig: EmbeddedPdfSignature, material: Material, dss: DocumentSecurityStore | None
+    sig: EmbeddedPdfSignature,
+    material: Material,
+    dss: DocumentSecurityStore | None,
+    moment: datetime,
 ) -> TimestampFacts:
     try:
-        status = await async_validate_pdf_timestamp(sig, _context(material, dss))
+        status = await async_validate_pdf_timestamp(sig, _context(material, dss, moment))
         revocation_unavailable = False
         if _chain_failed(status):
-            soft = await async_validate_pdf_timestamp(sig, _context(material, dss, soft=True))
+            soft = await async_validate_pdf_timestamp(
+                sig, _context(material, dss, moment, soft=True)
+            )
             if soft.trusted:
                 status, revocation_unavailable = soft, True
     except (MemoryError, RecursionError, PdfDecodeLimitError):

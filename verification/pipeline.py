@@ -70,8 +70,24 @@ def utc_now() -> datetime:
 
 
 class _Cached(msgspec.Struct, frozen=True):
+    """``fresh_until``: when a signer certificate judged at the validation time
+    expires - the analysis says nothing about later times."""
+
     analysis: Analysis
     validated_at: datetime
+    fresh_until: datetime | None = None
+
+    def fresh(self, now: datetime) -> bool:
+        return self.fresh_until is None or now < self.fresh_until
+
+
+def _fresh_until(analysis: Analysis, validated_at: datetime) -> datetime | None:
+    ends = [
+        f.not_after
+        for f in analysis.signatures
+        if f.not_after is not None and f.not_after > validated_at
+    ]
+    return min(ends, default=None)
 
 
 class Verifier:
@@ -140,12 +156,12 @@ class Verifier:
         snapshot = await self._crls.snapshot(registry.revocation_urls)
         key = (sha256, registry.version, snapshot.epoch, self._settings.revocation_policy)
         cached = self._cache.get(key)
-        if cached is None:
+        if cached is None or not cached.fresh(self._clock()):
             validated_at = self._clock()
             analysis = await self._analyser.analyse(
-                Request(pdf=pdf, material=_material(registry, snapshot))
+                Request(pdf=pdf, material=_material(registry, snapshot), moment=validated_at)
             )
-            cached = _Cached(analysis, validated_at)
+            cached = _Cached(analysis, validated_at, _fresh_until(analysis, validated_at))
             self._cache[key] = cached
             if len(self._cache) > self._settings.cache_size:
                 self._cache.popitem(last=False)
@@ -174,7 +190,7 @@ class Verifier:
         for sha256, doc_type, issuer_status in files:
             key = (sha256, registry.version, snapshot.epoch, self._settings.revocation_policy)
             cached = self._cache.get(key)
-            if cached is None:
+            if cached is None or not cached.fresh(now):
                 out.append(None)
                 continue
             self._cache.move_to_end(key)
@@ -351,11 +367,24 @@ class Verifier:
             out.append(reason(code, signature=index, detail=str(f.not_after)))
         elif not f.trusted:
             out.append(reason("chain.invalid", signature=index, detail=f.problem))
+        elif f.revoked_since:
+            # Note: the time-stamp proves the signature existed before the revocation
+            # (ETSI EN 319 102-1, POE before the revocation time): it still passes.
+            out.append(
+                reason(
+                    "cert.revoked_after_signing",
+                    signature=index,
+                    detail=str(f.revocation_date),
+                    severity="warning",
+                )
+            )
+        elif f.expired_since:
+            out.append(reason("cert.valid_at_signing", signature=index, detail=str(f.not_after)))
         if f.timestamp_ok is False and not f.revocation_unavailable:
             code = "timestamp.untrusted" if f.timestamp_intact else "timestamp.invalid"
             out.append(reason(code, signature=index, detail=f.timestamp_problem))
-        if not out:
-            out.append(reason("signature.intact", signature=index))
+        if all(r.severity in ("info", "warning") for r in out):
+            out.insert(0, reason("signature.intact", signature=index))
         return out
 
     def _issuer_reasons(
@@ -436,4 +465,5 @@ def _signature_report(
         intact=f.intact and f.valid,
         trusted=f.trusted and not f.revocation_unavailable,
         verdict=verdict_of(reasons),
+        judged_at=f.judged_at,
     )

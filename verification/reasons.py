@@ -91,6 +91,11 @@ CATALOGUE: dict[str, ReasonText] = {
         "Chứng thư số của người ký đã bị thu hồi sau thời điểm ký.",
         "The signer's certificate was revoked after the document was signed.",
     ),
+    "cert.valid_at_signing": _r(
+        "info",
+        "Chứng thư số của người ký nay đã hết hạn, nhưng dấu thời gian chứng minh tài liệu được ký khi chứng thư còn hiệu lực.",
+        "The signer's certificate has expired since, but the time-stamp proves the document was signed while it was valid.",
+    ),
     "revocation.unavailable": _r(
         "indeterminate",
         "Không lấy được thông tin thu hồi chứng thư số để kiểm tra.",
