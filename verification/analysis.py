@@ -15,9 +15,12 @@ from every other chain problem.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
+import hashlib
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -27,7 +30,7 @@ import msgspec
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.misc import PdfDecodeLimitError
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfStreamError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel as PyHankoModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
@@ -160,6 +163,48 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
     revision: a strict reader ignores them, a repairing viewer may show them."""
 
 
+# -- parsing ------------------------------------------------------------------------------
+
+_PDF_WHITESPACE = b" \n\r\t\f\x00"
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
+def _read_hex_string(stream: Any) -> generic.ByteStringObject | generic.TextStringObject:
+    """pyHanko's ``read_hex_string_from_stream`` without a Python call per character:
+    find the closing ``>``, drop whitespace, check the digits, unhexlify.  (A comment
+    inside a hex string, which pyHanko would skip, is refused.)"""
+    stream.read(1)
+    pos = stream.tell()
+    parts: list[bytes] = []
+    size = 256
+    while True:
+        block = stream.read(size)
+        if not block:
+            raise PdfStreamError("Stream has ended unexpectedly")
+        end = block.find(b">")
+        if end >= 0:
+            parts.append(block[:end])
+            stream.seek(pos + end + 1)
+            break
+        parts.append(block)
+        pos += len(block)
+        size = 65536
+    digits = b"".join(parts).translate(None, _PDF_WHITESPACE)
+    if digits.translate(None, _HEX_DIGITS):
+        raise PdfStreamError("Unexpected token in hex string")
+    if len(digits) % 2:
+        digits += b"0"
+    return generic.pdf_string(binascii.unhexlify(digits))
+
+
+def use_fast_hex_strings() -> None:
+    """Make pyHanko's parser read hex strings with ``_read_hex_string``.  A signature's
+    /Contents is a hex string of tens of kilobytes, and pyHanko reads it one
+    character per Python call: about a third of parsing a signed file.  Called in
+    sandbox workers only (``verification.sandbox``)."""
+    generic.read_hex_string_from_stream = _read_hex_string
+
+
 # -- validation contexts --------------------------------------------------------------
 
 
@@ -176,6 +221,8 @@ class _Contexts:
         self._kwargs: dict[str, Any] = {}
         self._shared: ValidationContext | None = None
         self._uses = 0
+        self._dss_contexts = 16
+        self._by_dss: OrderedDict[bytes, tuple[ValidationContext, int]] = OrderedDict()
 
     def kwargs(self, material: Material) -> dict[str, Any]:
         if material.key != self._key:
@@ -188,6 +235,7 @@ class _Contexts:
                 "revocation_mode": "require",
             }
             self._shared = None
+            self._by_dss.clear()
         return self._kwargs
 
     def shared(self, material: Material, moment: datetime) -> ValidationContext:
@@ -201,6 +249,34 @@ class _Contexts:
             self._uses = 0
         self._uses += 1
         return self._shared
+
+    def with_dss(
+        self, material: Material, dss: DocumentSecurityStore, moment: datetime
+    ) -> ValidationContext:
+        """A context over ``material`` plus the DSS's certificates, CRLs and OCSP
+        responses, shared by every file whose DSS holds exactly the same data (files
+        sealed in the same CRL period do), so pyHanko's work on them is done once."""
+        kwargs = self.kwargs(material)
+        blobs = sorted(
+            ref.get_object().data for ref in (*dss.certs.values(), *dss.crls, *dss.ocsps)
+        )
+        digest = hashlib.sha256(material.key.encode())
+        for blob in blobs:
+            digest.update(len(blob).to_bytes(8, "big") + blob)
+        key = digest.digest()
+        found = self._by_dss.get(key)
+        if found is not None:
+            context, uses = found
+            if uses < self._max_uses and abs(context.moment - moment) <= self._drift:
+                self._by_dss[key] = (context, uses + 1)
+                self._by_dss.move_to_end(key)
+                return context
+        context = dss.as_validation_context(dict(kwargs, moment=moment))
+        self._by_dss[key] = (context, 1)
+        self._by_dss.move_to_end(key)
+        while len(self._by_dss) > self._dss_contexts:
+            self._by_dss.popitem(last=False)
+        return context
 
 
 _CONTEXTS = _Contexts()
@@ -218,8 +294,10 @@ def _context(
     why a required check failed); ``past``: judging at a proven signing time, where
     revocation data issued later counts (a later CRL that does not list the
     certificate, or lists it revoked after ``moment``, speaks for ``moment`` too)."""
-    if dss is None and not soft and not past:
-        return _CONTEXTS.shared(material, moment)
+    if not soft and not past:
+        if dss is None:
+            return _CONTEXTS.shared(material, moment)
+        return _CONTEXTS.with_dss(material, dss, moment)
     kwargs = dict(_CONTEXTS.kwargs(material))
     kwargs["moment"] = moment
     if soft:
