@@ -42,6 +42,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -152,13 +153,15 @@ async def in_process(
             if first.verdict != "passed":
                 raise BenchError(f"{level}: Kho's verdict is {first.verdict}: {first.reasons}")
             floor: list[float] = []
+            floor_cpu: list[float] = []
             cold: list[float] = []
             cached: list[float] = []
             for pdf in files[1:]:  # interleaved, so drift hits all alike
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 sig = PdfFileReader(BytesIO(pdf)).embedded_signatures[0]
                 status = await async_validate_pdf_signature(sig, context)
                 floor.append((time.perf_counter() - t0) * 1000)
+                floor_cpu.append((time.process_time() - c0) * 1000)
                 if not (status.intact and status.valid and status.trusted):
                     raise BenchError(f"{level}: pyHanko says {status.summary()}")
                 t0 = time.perf_counter()
@@ -170,6 +173,7 @@ async def in_process(
                     cached.append((time.perf_counter() - t0) * 1000)
             out[level] = {
                 "floor_p50_ms": p50(floor),
+                "floor_cpu_p50_ms": p50(floor_cpu),
                 "cold_p50_ms": p50(cold),
                 "cached_p50_ms": p50(cached),
                 "cold_vs_floor": p50(cold) / p50(floor),
@@ -375,8 +379,9 @@ def over_http(
             rate, latencies = post_all(server, bodies, 16)
             after = cpu_seconds(server.pid)
             if spy is not None:
-                spy.terminate()
-                spy.wait(timeout=30)
+                # Note: py-spy writes its output when interrupted, not when terminated.
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=60)
             return {
                 "client": client.name,
                 "uncached_per_s": rate,
@@ -478,16 +483,19 @@ def main() -> int:
             f"{http_res['uncached_per_s']:.1f}/s vs {floor_rate:.1f}/s × {cores}",
         )
     )
+    # Note: on a machine shared with other work the wall-clock rates say more about the
+    # neighbours than about Kho; CPU time per file does not.  Floor CPU / Kho's CPU per
+    # file is the rate ratio Kho reaches when the cores are its own.
     cpu = http_res["cpu_ms_per_file"]
-    floor_ms = local["B-LT"]["floor_p50_ms"]
+    floor_cpu = local["B-LT"]["floor_cpu_p50_ms"]
     rows.append(
         (
-            "HTTP uncached CPU vs floor",
-            (cpu["server"] + cpu["workers"]) / floor_ms,
-            1 / TARGETS["http_uncached_vs_floor_cores_min"],
-            "max",
-            f"server {cpu['server']:.1f} + workers {cpu['workers']:.1f} ms CPU/file"
-            f" vs {floor_ms:.1f} ms",
+            "HTTP uncached, by CPU time",
+            floor_cpu / (cpu["server"] + cpu["workers"]),
+            TARGETS["http_uncached_vs_floor_cores_min"],
+            "min",
+            f"floor {floor_cpu:.1f} ms vs server {cpu['server']:.1f}"
+            f" + workers {cpu['workers']:.1f} ms CPU per file",
         )
     )
     print(f"\n{'figure':<30}{'value':>10}  {'target':<10} note")
