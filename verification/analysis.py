@@ -438,17 +438,17 @@ def _structure_problem(sig: generic.DictionaryObject, pdf: bytes) -> str | None:
 
 
 def _data_after_eof(reader: PdfFileReader, pdf: bytes) -> bool:
-    """True when bytes other than whitespace follow the newest revision: after its
-    xref data only its trailer, ``startxref``, the offset and ``%%EOF`` may come."""
+    """True when bytes other than whitespace follow the physically last xref section:
+    after its xref data only its trailer, ``startxref``, the offset and ``%%EOF`` may
+    come.  (The last section in the file, not the newest revision: in a linearized
+    file the newest is the first-page xref near the start.)"""
     try:
         xrefs = reader.xrefs
-        last = xrefs.get_xref_container_info(xrefs.total_revisions - 1)
-        end = last.end_location
-        ends = [xrefs.get_xref_container_info(i).end_location for i in range(xrefs.total_revisions)]
+        end = max(
+            xrefs.get_xref_container_info(i).end_location for i in range(xrefs.total_revisions)
+        )
     except Exception:
         return False
-    if end < max(ends):
-        return True
     keyword = pdf.find(b"startxref", end)
     if keyword < 0:
         return True

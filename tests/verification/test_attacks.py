@@ -3,9 +3,14 @@ the demo agency: none may pass, each gets its verdict and a stable reason code."
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
 
 import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign.fields import MDPPerm
 
 from signing import DemoPki, PadesLevel, Sealer, VisibleStamp
@@ -256,3 +261,52 @@ async def test_sneaky_signature_by_a_trusted_citizen(
     assert report.signatures[0].verdict == "failed"
     assert codes(report)[0] == "signature.modified_after_signing"
     assert "issuer.verified" not in codes(report)
+
+
+# -- no false alarms ---------------------------------------------------------------------
+
+
+def _qpdf(pdf: bytes, *args: str, tmp: Path) -> bytes:
+    src, dst = tmp / "in.pdf", tmp / "out.pdf"
+    src.write_bytes(pdf)
+    subprocess.run(["qpdf", *args, str(src), str(dst)], check=True)
+    return dst.read_bytes()
+
+
+def _xref_stream_pdf() -> bytes:
+    writer = PdfFileWriter(stream_xrefs=True)
+    writer.insert_page(
+        generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/Page"),
+                generic.pdf_name("/MediaBox"): generic.ArrayObject(
+                    [generic.NumberObject(n) for n in (0, 0, 595, 842)]
+                ),
+            }
+        )
+    )
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("layout", ["linearized", "object-streams", "xref-stream"])
+async def test_files_laid_out_by_other_writers_pass(
+    layout: str, tmp_path: Path, sealer: Sealer, agency: Credential, verifier: Verifier
+) -> None:
+    """The structural checks (data after EOF, the signature dictionary's shape) raise
+    no alarm for linearized files, object streams or cross-reference streams."""
+    if layout == "linearized":
+        original = _qpdf(PDF, "--linearize", tmp=tmp_path)
+    elif layout == "object-streams":
+        original = _qpdf(PDF, "--object-streams=generate", tmp=tmp_path)
+    else:
+        original = _xref_stream_pdf()
+
+    unsigned = await verifier.verify(original)
+    sealed = {lvl: await sealer.seal(original, agency, level=lvl) for lvl in ("B-B", "B-LTA")}
+
+    assert unsigned.codes() == ("document.unsigned",) and unsigned.warnings == ()
+    for level, pdf in sealed.items():
+        report = await verifier.verify(pdf, doc_type=DOC_TYPE)
+        assert report.verdict == "passed", (level, report.reasons)
