@@ -112,21 +112,26 @@ async def test_a_b_b_signature_with_an_expired_certificate_is_judged_now(
     assert report.signatures[0].judged_at == later
 
 
-async def test_expired_before_the_timestamp_fails(
+@pytest.mark.parametrize("level", ["B-B", "B-T"])
+async def test_expired_at_signing_fails(
+    level: PadesLevel,
     already_expired: Credential,
     sealer: Sealer,
     pool: SandboxPool,
     registry: TrustRegistry,
     pki: DemoPki,
 ) -> None:
-    signed = await sealer.seal(PDF, already_expired, level="B-T")
+    """Expired before the time-stamp (B-T), or before the signing time the signer
+    itself claims (B-B): failed, not merely indeterminate."""
+    signed = await sealer.seal(PDF, already_expired, level=level)
 
     report = await verifier_at(pool, registry, pki, datetime.now(UTC)).verify(signed)
 
     assert report.verdict == "failed"
     assert codes(report)[0] == "cert.expired_at_signing"
     sig = report.signatures[0]
-    assert sig.timestamp_time is not None and sig.judged_at == sig.timestamp_time
+    if level == "B-T":
+        assert sig.timestamp_time is not None and sig.judged_at == sig.timestamp_time
 
 
 @pytest.mark.parametrize("level", ["B-T", "B-LT"])
