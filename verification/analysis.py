@@ -108,6 +108,7 @@ class SignatureFacts(msgspec.Struct, frozen=True, kw_only=True):
     certificate_sha256: str = ""
     issuer_common_name: str | None = None
     issued_by_sha256: str | None = None
+    self_signed: bool = False
     trust_path: tuple[str, ...] = ()
     intact: bool = False
     valid: bool = False
@@ -510,6 +511,7 @@ async def _signature(
         certificate_sha256=cert.sha256.hex(),
         issuer_common_name=_common_name(cert.issuer),
         issued_by_sha256=path[-2].sha256.hex() if len(path) >= 2 else None,
+        self_signed=cert.self_signed != "no",
         trust_path=tuple(c.subject.human_friendly for c in path),
         intact=status.intact,
         valid=status.valid,

@@ -357,8 +357,10 @@ class Verifier:
             out.append(reason(code, signature=index, detail=str(f.revocation_date)))
         elif f.revocation_unavailable:
             out.append(self._revocation_unavailable(index, "signer certificate chain"))
-        elif f.problem == "NO_CERTIFICATE_CHAIN_FOUND":
-            out.append(reason("chain.untrusted", signature=index))
+        elif f.problem == "NO_CERTIFICATE_CHAIN_FOUND" or (f.self_signed and not f.trusted):
+            # Note: pyHanko calls an untrusted self-signed signer a chain-constraints
+            # failure; to the reader it is a certificate no registered anchor vouches for.
+            out.append(reason("chain.untrusted", signature=index, detail=f.problem))
         elif f.problem == "OUT_OF_BOUNDS_NO_POE":
             expired_before = (
                 f.not_after is not None and signed_at is not None and signed_at > f.not_after
