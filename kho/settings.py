@@ -38,7 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     gc_grace_seconds: int = 3600
     sqlite_synchronous: str = "FULL"
     revocation_policy: str = "hard-fail"  # or soft-fail: missing revocation data is indeterminate
-    verify_workers: int = 1  # sandboxed PDF analysis processes
+    verify_workers: int = 0  # sandboxed PDF analysis processes (0: one per CPU)
     public_verify_per_minute: int = 30  # POST /api/v1/verify per client
     # share links: unknown tokens a client may try (per minute, and in one burst)
     share_misses_per_minute: int = 60

@@ -91,7 +91,11 @@ class SignatureReport(msgspec.Struct, frozen=True, kw_only=True):
     * ``coverage`` and ``modification_level``: what the signature covers and what was
       changed after it - always stated;
     * ``verdict``: this signature's own verdict (same rules as the report's, over the
-      reasons that name this signature)."""
+      reasons that name this signature);
+    * ``judged_at``: the time the signer's certificate (validity, revocation) was judged
+      at - ``timestamp_time`` when the certificate has expired or been revoked since
+      and the time-stamp proves the signature existed before (ETSI EN 319 102-1
+      validation with proof of existence), else the time of the check."""
 
     field_name: str | None
     signer: Signer
@@ -106,6 +110,7 @@ class SignatureReport(msgspec.Struct, frozen=True, kw_only=True):
     intact: bool
     trusted: bool
     verdict: Verdict
+    judged_at: datetime | None = None
 
 
 class IssuerStatus(msgspec.Struct, frozen=True, kw_only=True):

@@ -70,8 +70,24 @@ def utc_now() -> datetime:
 
 
 class _Cached(msgspec.Struct, frozen=True):
+    """``fresh_until``: when a signer certificate judged at the validation time
+    expires - the analysis says nothing about later times."""
+
     analysis: Analysis
     validated_at: datetime
+    fresh_until: datetime | None = None
+
+    def fresh(self, now: datetime) -> bool:
+        return self.fresh_until is None or now < self.fresh_until
+
+
+def _fresh_until(analysis: Analysis, validated_at: datetime) -> datetime | None:
+    ends = [
+        f.not_after
+        for f in analysis.signatures
+        if f.not_after is not None and f.not_after > validated_at
+    ]
+    return min(ends, default=None)
 
 
 class Verifier:
@@ -140,12 +156,12 @@ class Verifier:
         snapshot = await self._crls.snapshot(registry.revocation_urls)
         key = (sha256, registry.version, snapshot.epoch, self._settings.revocation_policy)
         cached = self._cache.get(key)
-        if cached is None:
+        if cached is None or not cached.fresh(self._clock()):
             validated_at = self._clock()
             analysis = await self._analyser.analyse(
-                Request(pdf=pdf, material=_material(registry, snapshot))
+                Request(pdf=pdf, material=_material(registry, snapshot), moment=validated_at)
             )
-            cached = _Cached(analysis, validated_at)
+            cached = _Cached(analysis, validated_at, _fresh_until(analysis, validated_at))
             self._cache[key] = cached
             if len(self._cache) > self._settings.cache_size:
                 self._cache.popitem(last=False)
@@ -174,7 +190,7 @@ class Verifier:
         for sha256, doc_type, issuer_status in files:
             key = (sha256, registry.version, snapshot.epoch, self._settings.revocation_policy)
             cached = self._cache.get(key)
-            if cached is None:
+            if cached is None or not cached.fresh(now):
                 out.append(None)
                 continue
             self._cache.move_to_end(key)
@@ -229,6 +245,7 @@ class Verifier:
                 "unreadable": "pdf.unreadable",
                 "encrypted": "pdf.encrypted",
                 "too_complex": "pdf.too_complex",
+                "malformed": "pdf.malformed",
             }[analysis.outcome]
             reasons.append(reason(code, detail=analysis.detail))
         else:
@@ -238,6 +255,15 @@ class Verifier:
                 )
             if not analysis.signatures:
                 reasons.append(reason("document.unsigned"))
+            if analysis.data_after_eof:
+                # Note: harmless in an unsigned file; in a signed one it is the
+                # incremental saving attack without an xref (repairing viewers show it).
+                severity: Severity = "error" if analysis.signatures else "warning"
+                found = reason("pdf.data_after_eof", severity=severity)
+                (reasons if analysis.signatures else warnings).append(found)
+            last_signed = max(
+                (f.revision for f in analysis.signatures if f.error is None), default=-1
+            )
             for index, ts in enumerate(analysis.timestamps):
                 if ts.revocation_unavailable:
                     reasons.append(self._revocation_unavailable(None, "document timestamp"))
@@ -253,8 +279,14 @@ class Verifier:
                             "signature.modified_after_signing", detail="after a document timestamp"
                         )
                     )
+                elif ts.modification_level == "FORM_FILLING" and ts.revision > last_signed:
+                    reasons.append(
+                        reason("signature.unsigned_changes", detail="after a document timestamp")
+                    )
             for index, facts in enumerate(analysis.signatures):
-                sig_reasons = self._signature_reasons(index, facts)
+                sig_reasons = self._signature_reasons(
+                    index, facts, last=facts.revision == last_signed
+                )
                 issuer = (
                     registry.issuer_for(
                         certificate_sha256=facts.certificate_sha256,
@@ -289,10 +321,11 @@ class Verifier:
         )
         return reason("revocation.unavailable", signature=index, detail=what, severity=severity)
 
-    def _signature_reasons(self, index: int, f: SignatureFacts) -> list[Reason]:
+    def _signature_reasons(self, index: int, f: SignatureFacts, *, last: bool) -> list[Reason]:
         out: list[Reason] = []
         if f.error is not None:
-            return [reason("signature.unsupported", signature=index, detail=f.error)]
+            code = "signature.malformed" if f.malformed else "signature.unsupported"
+            return [reason(code, signature=index, detail=f.error)]
         if not (f.intact and f.valid):
             out.append(reason("signature.invalid", signature=index))
         if f.coverage == "partial":
@@ -307,6 +340,11 @@ class Verifier:
             )
         elif f.docmdp_ok is False:
             out.append(reason("signature.docmdp_violation", signature=index))
+        elif last and f.modification_level == "FORM_FILLING":
+            # Note: form filling is allowed between signatures because the next signer
+            # signs the filled-in values; after the last one nobody vouches for them
+            # (the shadow attack "replace via overlay", a P2/P3 certification abused).
+            out.append(reason("signature.unsigned_changes", signature=index))
         proven = f.timestamp_time if f.timestamp_ok else None
         signed_at = proven or f.signing_time
         if f.revoked:
@@ -319,8 +357,10 @@ class Verifier:
             out.append(reason(code, signature=index, detail=str(f.revocation_date)))
         elif f.revocation_unavailable:
             out.append(self._revocation_unavailable(index, "signer certificate chain"))
-        elif f.problem == "NO_CERTIFICATE_CHAIN_FOUND":
-            out.append(reason("chain.untrusted", signature=index))
+        elif f.problem == "NO_CERTIFICATE_CHAIN_FOUND" or (f.self_signed and not f.trusted):
+            # Note: pyHanko calls an untrusted self-signed signer a chain-constraints
+            # failure; to the reader it is a certificate no registered anchor vouches for.
+            out.append(reason("chain.untrusted", signature=index, detail=f.problem))
         elif f.problem == "OUT_OF_BOUNDS_NO_POE":
             expired_before = (
                 f.not_after is not None and signed_at is not None and signed_at > f.not_after
@@ -329,11 +369,24 @@ class Verifier:
             out.append(reason(code, signature=index, detail=str(f.not_after)))
         elif not f.trusted:
             out.append(reason("chain.invalid", signature=index, detail=f.problem))
+        elif f.revoked_since:
+            # Note: the time-stamp proves the signature existed before the revocation
+            # (ETSI EN 319 102-1, POE before the revocation time): it still passes.
+            out.append(
+                reason(
+                    "cert.revoked_after_signing",
+                    signature=index,
+                    detail=str(f.revocation_date),
+                    severity="warning",
+                )
+            )
+        elif f.expired_since:
+            out.append(reason("cert.valid_at_signing", signature=index, detail=str(f.not_after)))
         if f.timestamp_ok is False and not f.revocation_unavailable:
             code = "timestamp.untrusted" if f.timestamp_intact else "timestamp.invalid"
             out.append(reason(code, signature=index, detail=f.timestamp_problem))
-        if not out:
-            out.append(reason("signature.intact", signature=index))
+        if all(r.severity in ("info", "warning") for r in out):
+            out.insert(0, reason("signature.intact", signature=index))
         return out
 
     def _issuer_reasons(
@@ -414,4 +467,5 @@ def _signature_report(
         intact=f.intact and f.valid,
         trusted=f.trusted and not f.revocation_unavailable,
         verdict=verdict_of(reasons),
+        judged_at=f.judged_at,
     )

@@ -45,6 +45,16 @@ CATALOGUE: dict[str, ReasonText] = {
         "Tài liệu đã bị thay đổi vượt quá quyền mà người chứng nhận cho phép.",
         "The document was changed beyond what its certifying signature permits.",
     ),
+    "signature.unsigned_changes": _r(
+        "error",
+        "Tài liệu đã bị thay đổi (điền biểu mẫu) sau chữ ký cuối cùng: không ai ký xác nhận các thay đổi này.",
+        "The document was changed (form filling) after its last signature: nobody signed those changes.",
+    ),
+    "signature.malformed": _r(
+        "indeterminate",
+        "Chữ ký bị hỏng cấu trúc (/Contents hoặc /ByteRange bị thiếu, rỗng hoặc không khớp): chữ ký không chứng minh được gì và tệp có thể đã bị giả mạo.",
+        "The signature is malformed (its /Contents or /ByteRange is missing, empty or inconsistent): it proves nothing, and the file may have been tampered with.",
+    ),
     "signature.unsupported": _r(
         "indeterminate",
         "Không kiểm tra được chữ ký này (định dạng không được hỗ trợ).",
@@ -80,6 +90,11 @@ CATALOGUE: dict[str, ReasonText] = {
         "indeterminate",
         "Chứng thư số của người ký đã bị thu hồi sau thời điểm ký.",
         "The signer's certificate was revoked after the document was signed.",
+    ),
+    "cert.valid_at_signing": _r(
+        "info",
+        "Chứng thư số của người ký nay đã hết hạn, nhưng dấu thời gian chứng minh tài liệu được ký khi chứng thư còn hiệu lực.",
+        "The signer's certificate has expired since, but the time-stamp proves the document was signed while it was valid.",
     ),
     "revocation.unavailable": _r(
         "indeterminate",
@@ -153,6 +168,16 @@ CATALOGUE: dict[str, ReasonText] = {
         "indeterminate",
         "Tệp quá lớn hoặc quá phức tạp để kiểm tra an toàn.",
         "The file is too large or too complex to check safely.",
+    ),
+    "pdf.malformed": _r(
+        "indeterminate",
+        "Tệp mang chữ ký nhưng cấu trúc bị hỏng theo cách không phần mềm ký nào tạo ra: không kiểm tra được chữ ký và tệp có thể đã bị giả mạo.",
+        "The file carries a signature but its structure is broken in a way no signing program produces: the signature cannot be checked, and the file may have been tampered with.",
+    ),
+    "pdf.data_after_eof": _r(
+        "error",
+        "Tệp có dữ liệu nằm sau phần kết thúc mà không chữ ký nào bao trùm; một số trình xem vẫn hiển thị dữ liệu này.",
+        "The file has data after its end that no signature covers; some viewers show it, so what you see may not be what was signed.",
     ),
     "pdf.active_content": _r(
         "warning",

@@ -39,7 +39,7 @@ _PIPE_BUFFER = 64 * 1024
 
 class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Limits of a worker: address space (bytes), CPU seconds per request, wall-clock
-    seconds per request; ``workers`` processes (default: CPU count, at most 4);
+    seconds per request; ``workers`` processes (``0``: one per CPU);
     ``max_pdf_bytes``: larger files are refused as ``too_complex`` without parsing."""
 
     workers: int = 0
@@ -80,7 +80,9 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_bytes: int)
     """Entry point of a worker process."""
     # security: limit the address space before touching any untrusted byte.
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    from verification.analysis import analyse
+    from verification.analysis import analyse, use_fast_hex_strings
+
+    use_fast_hex_strings()
 
     loop = asyncio.new_event_loop()
     encoder = msgspec.msgpack.Encoder()
@@ -129,7 +131,7 @@ class SandboxPool:
 
     def __init__(self, settings: SandboxSettings | None = None) -> None:
         self._settings = settings or SandboxSettings()
-        count = self._settings.workers or min(4, os.cpu_count() or 1)
+        count = self._settings.workers or os.cpu_count() or 1
         self._count = max(1, count)
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] | None = None

@@ -134,3 +134,38 @@ def flate_bomb(megabytes: int = 1024) -> bytes:
     )
     out += b"startxref\n%d\n%%%%EOF\n" % off_xref
     return bytes(out)
+
+
+def object_stream_bomb(objects: int = 3_000_000) -> bytes:
+    """An object stream that claims ``objects`` objects, its header (``n offset`` pairs,
+    megabytes once inflated) compressed to a few kilobytes; the catalog is the last of
+    them, so finding it means reading the whole header."""
+    header = b"7 0 " * (objects - 1) + b"1 0 "
+    body = b"<< /Type /Catalog /Pages 2 0 R >>"
+    data = zlib.compress(header + body, 9)
+    objstm = (
+        b"<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (objects, len(header), len(data))
+        + data
+        + b"\nendstream"
+    )
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    off_stm = len(out)
+    out += b"5 0 obj\n" + objstm + b"\nendobj\n"
+    off_xref = len(out)
+
+    def row(kind: int, a: int, b: int) -> bytes:
+        return bytes([kind]) + a.to_bytes(3, "big") + b.to_bytes(3, "big")
+
+    # Note: object 1 is the last object of the stream (index ``objects - 1``).
+    rows = [row(0, 0, 0xFFFF), row(2, 5, objects - 1), row(0, 0, 0), row(0, 0, 0)]
+    rows += [row(0, 0, 0), row(1, off_stm, 0), row(1, off_xref, 0)]
+    data_x = b"".join(rows)
+    out += (
+        b"6 0 obj\n<< /Type /XRef /Size 7 /W [1 3 3] /Root 1 0 R /Length %d >>\nstream\n"
+        % len(data_x)
+        + data_x
+        + b"\nendstream\nendobj\n"
+    )
+    out += b"startxref\n%d\n%%%%EOF\n" % off_xref
+    return bytes(out)

@@ -233,3 +233,63 @@ async def test_signed_pdf_with_active_content_passes_with_warning(
 
     assert report.verdict == "passed"
     assert [w.code for w in report.warnings] == ["pdf.active_content"]
+
+
+async def test_a_self_signed_signer_is_untrusted(verifier: Verifier) -> None:
+    """A signer certificate that is its own issuer, naming the registered agency."""
+    from datetime import UTC, datetime, timedelta
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from pyhanko.sign import signers
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, AGENCY[1]),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, AGENCY[0]),
+        ]
+    )
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False), True
+        )
+        .sign(key, hashes.SHA256())
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=None,
+    )
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    out = BytesIO()
+    await signers.PdfSigner(
+        signers.PdfSignatureMetadata(field_name="Forged"), signer
+    ).async_sign_pdf(IncrementalPdfFileWriter(BytesIO(PDF)), output=out)
+
+    report = await verifier.verify(out.getvalue(), doc_type="birth_certificate")
+
+    assert report.verdict == "indeterminate", report.reasons
+    assert report.codes()[0] == "chain.untrusted", report.reasons
+    assert report.signatures[0].issuer_agency is None and report.signatures[0].intact
