@@ -324,6 +324,9 @@ _SAFE_DETAIL = (
     sg.PdfMalformed,
     sg.PdfLocked,
     sg.FieldInUse,
+    # Note: says which certificate lacks revocation data and which (public CA) URL is
+    # missing from the allow-list or did not answer, so an operator can act on it.
+    sg.RevocationInfoUnavailable,
     v.InvalidInput,
     v.LoginThrottled,
     v.EmptyFile,

@@ -42,7 +42,7 @@ from sharing.notify import (
 from sharing.procedures import ProcedureCatalogue
 from sharing.requests import RequestService
 from sharing.shares import ShareService
-from signing import CA_NAMES, PkiSettings, SigningService
+from signing import CA_NAMES, PkiSettings, RevocationInfoUnavailable, SigningService
 from signing.citizen import CitizenSignatures
 from signing.csc import (
     CscEndpoints,
@@ -55,6 +55,7 @@ from signing.csc.store import DatabaseCredentialStore
 from signing.http import HttpLoop
 from signing.keys.pkcs11 import Pkcs11KeyStore
 from signing.receipts import DepositReceipts
+from signing.revocation import HttpCrlFetcher, OutsideTrust, RevocationGatherer
 from signing.tsa import HttpTimeStamper
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
 from vault.blobs.api import BlobStore
@@ -68,6 +69,7 @@ from verification import (
     VerifierSettings,
 )
 from verification.documents import StoredDocuments
+from verification.errors import VerificationUnavailable
 from verification.registry_db import DatabaseRegistrySource, RegistryService
 
 
@@ -145,11 +147,18 @@ class Services:
             if settings.pkcs11_module
             else SoftwareDigestKeyStore(pki_dir / "keys", self.keyring)
         )
+        self.registry_source = DatabaseRegistrySource(self.database)
+        self.revocation_fetcher = HttpCrlFetcher(
+            self.signing_http, timeout_seconds=settings.tsa_timeout_seconds
+        )
         self.signing = SigningService(
             pki_dir,
             self.keyring,
             PkiSettings(base_url=settings.base_url),
             key_store=keys,
+            revocation=RevocationGatherer(
+                RegistryOutsideTrust(self.registry_source), self.revocation_fetcher
+            ),
             timestamper=(
                 HttpTimeStamper(
                     settings.tsa_url,
@@ -190,7 +199,6 @@ class Services:
         )
         self.receipts = DepositReceipts(self.signing)
         self.registry = RegistryService(self.database)
-        self.registry_source = DatabaseRegistrySource(self.database)
         self._verifier: Verifier | None = None
         self._stored: StoredDocuments | None = None
         self._verifier_lock = asyncio.Lock()
@@ -275,6 +283,27 @@ def configure_logging(settings: Settings) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
+
+
+class RegistryOutsideTrust:
+    """Signing's ``TrustSource``: the trust registry's anchors, intermediates and
+    allow-listed revocation URLs (``kho registry anchors|urls add``), e.g. for B-LT
+    seals stamped by an outside TSA (``KHO_TSA_URL``)."""
+
+    def __init__(self, registry: DatabaseRegistrySource) -> None:
+        self._registry = registry
+
+    async def outside_trust(self) -> OutsideTrust:
+        try:
+            registry = await self._registry.current()
+        except VerificationUnavailable:
+            # security: the cause (a database error, SQL included) is not for clients.
+            raise RevocationInfoUnavailable("the trust registry could not be read") from None
+        return OutsideTrust(
+            anchors=registry.anchors,
+            certificates=registry.intermediates,
+            revocation_urls=frozenset(registry.revocation_urls),
+        )
 
 
 class OwnerTokenCscAuth:

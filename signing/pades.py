@@ -6,7 +6,8 @@ signer whose key stays in the ``KeyStore`` and a preset signature size, so each 
 signs exactly once (pyHanko otherwise signs a dry run to size the placeholder).
 
 Revocation data for B-LT/B-LTA comes from ``ValidationMaterial`` supplied by the caller
-(the demo PKI's CRLs); nothing is fetched over the network while signing.
+(the demo PKI's CRLs), completed by a ``RevocationGatherer`` for certificates outside it
+(an outside TSA's chain) from allow-listed URLs only; pyHanko itself never fetches.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from signing.errors import (
 )
 from signing.keys.api import KeyStore, signature_algorithm_for
 from signing.models import PADES_LEVELS, Credential, PadesLevel, ValidationMaterial
+from signing.revocation import OutsideTrust, RevocationGatherer
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 STAMP_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -506,6 +508,35 @@ class _PresizedOutput(BytesIO):
         return self.getvalue()
 
 
+async def tsa_certificates(timestamper: TimeStamper, md_algorithm: str = "sha256") -> list[bytes]:
+    """The certificates (DER) in a token from ``timestamper``: the TSA's own and the
+    chain it sends (pyHanko caches the dummy token, so this asks the TSA once).  Raises
+    ``TimestampUnavailable``."""
+    try:
+        dummy = await timestamper.async_dummy_response(md_algorithm)
+    except (TimestampRequestError, OSError) as exc:
+        raise tsa_failure(exc) from None
+    certs = dummy["content"]["certificates"]
+    return [c.chosen.dump() for c in certs if c.name == "certificate"] if certs else []
+
+
+async def long_term_material(
+    material: ValidationMaterial,
+    gatherer: RevocationGatherer | None,
+    timestamper: TimeStamper | None,
+    signer_certificates: tuple[bytes, ...],
+    outside: OutsideTrust | None = None,
+) -> ValidationMaterial:
+    """``material`` completed (by ``gatherer``) for the signer's chain and the TSA's, as
+    a B-LT/B-LTA signature needs; ``material`` itself when there is no gatherer."""
+    if gatherer is None:
+        return material
+    certs = list(signer_certificates)
+    if timestamper is not None:
+        certs.extend(await tsa_certificates(timestamper))
+    return await gatherer.complete(material, certs, outside)
+
+
 async def token_size(timestamper: TimeStamper, md_algorithm: str = "sha256") -> int:
     """The DER size of a token from ``timestamper`` (one real request, then cached by
     pyHanko).  Raises ``TimestampUnavailable``."""
@@ -527,8 +558,9 @@ class Sealer:
     """Seals PDFs with credentials whose keys are in ``key_store``.
 
     ``timestamper`` serves B-T and above; ``validation_material`` (called once per
-    B-LT/B-LTA seal, so CRLs stay fresh) supplies trust roots, certificates and CRLs.
-    Signers and their signature sizes are cached per credential."""
+    B-LT/B-LTA seal, so CRLs stay fresh) supplies trust roots, certificates and CRLs,
+    and ``revocation`` completes it for certificates it does not cover (an outside
+    TSA's).  Signers and their signature sizes are cached per credential."""
 
     def __init__(
         self,
@@ -536,11 +568,13 @@ class Sealer:
         *,
         timestamper: TimeStamper | None = None,
         validation_material: Callable[[], ValidationMaterial] | None = None,
+        revocation: RevocationGatherer | None = None,
         font: Path = DEFAULT_FONT,
     ) -> None:
         self._keys = key_store
         self._timestamper = timestamper
         self._material = validation_material
+        self._revocation = revocation
         self._font = font
         self._signers: dict[bytes, StoreSigner] = {}
         self._tst_size: int | None = None
@@ -574,19 +608,29 @@ class Sealer:
         reason: str | None = None,
         location: str | None = None,
         stamp: VisibleStamp | None = None,
+        outside: OutsideTrust | None = None,
     ) -> bytes:
         """Seal ``pdf`` with ``credential`` at ``level``; see ``seal`` for errors.
 
-        Raises ``TimestampUnavailable`` when B-T or above is asked for without a
-        timestamper, and ``RevocationInfoUnavailable`` for B-LT/B-LTA without
-        validation material."""
+        ``outside`` is what the revocation gatherer trusts beyond the validation
+        material (read from its ``TrustSource`` when not given).  Raises
+        ``TimestampUnavailable`` when B-T or above is asked for without a timestamper,
+        and ``RevocationInfoUnavailable`` for B-LT/B-LTA without validation material
+        or when a chain's revocation data cannot be gathered."""
         if level != "B-B" and self._timestamper is None:
             raise TimestampUnavailable(f"no time-stamping authority is configured for {level}")
         vc = None
         if level in ("B-LT", "B-LTA"):
             if self._material is None:
                 raise RevocationInfoUnavailable(f"no validation material is configured for {level}")
-            vc = validation_context(self._material())
+            material = await long_term_material(
+                self._material(),
+                self._revocation,
+                self._timestamper,
+                (credential.certificate, *credential.chain),
+                outside,
+            )
+            vc = validation_context(material)
         signer = self.signer(credential)
         reserved = await self._reserve(signer, level)
         return await seal(

@@ -58,12 +58,14 @@ from signing.pades import (
     DEFAULT_FONT,
     VisibleStamp,
     free_field_name,
+    long_term_material,
     open_pdf,
     stamp_style,
     token_size,
     tsa_failure,
     validation_context,
 )
+from signing.revocation import RevocationGatherer
 
 CitizenLevel = Literal["B-B", "B-T", "B-LT"]
 T = TypeVar("T")
@@ -249,17 +251,20 @@ class CitizenSigning:
 
     ``timestamper`` serves B-T and B-LT (the signature time-stamp is taken at ``finish``,
     after the citizen authorized); ``validation_material`` (CRLs, certificates) is
-    needed for B-LT, whose DSS is written at ``start``."""
+    needed for B-LT, whose DSS is written at ``start``; ``revocation`` completes it for
+    certificates it does not cover (a remote provider's CA, an outside TSA)."""
 
     def __init__(
         self,
         *,
         timestamper: TimeStamper | None = None,
         validation_material: Callable[[], ValidationMaterial] | None = None,
+        revocation: RevocationGatherer | None = None,
         font: Path = DEFAULT_FONT,
     ) -> None:
         self._timestamper = timestamper
         self._material = validation_material
+        self._revocation = revocation
         self._font = font
         self._tst_size: int | None = None
 
@@ -294,17 +299,24 @@ class CitizenSigning:
         from ``credentials/info``."""
         if level != "B-B" and self._timestamper is None:
             raise TimestampUnavailable(f"no time-stamping authority is configured for {level}")
-        vc = None
-        if level == "B-LT":
-            if self._material is None:
-                raise RevocationInfoUnavailable("no validation material is configured for B-LT")
-            vc = validation_context(self._material())
+        if level == "B-LT" and self._material is None:
+            raise RevocationInfoUnavailable("no validation material is configured for B-LT")
         writer = open_pdf(pdf)
         name = field_name or free_field_name(writer)
         for existing, sig_obj, _ in fields.enumerate_sig_fields(writer.prev):
             if existing == name and sig_obj is not None:
                 raise FieldInUse(name)
         credential = await client.credential(credential_id)
+        vc = None
+        if level == "B-LT":
+            assert self._material is not None
+            material = await long_term_material(
+                self._material(),
+                self._revocation,
+                self._timestamper,
+                (credential.certificate, *credential.chain),
+            )
+            vc = validation_context(material)
         cert = asn1_x509.Certificate.load(credential.certificate)
         signer = signers.ExternalSigner(
             signing_cert=cert,
