@@ -327,8 +327,15 @@ class Client:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body, headers=headers or {})
-        resp = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=headers or {})
+            resp = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # Note: the server closes a connection idle past its keep-alive timeout
+            # (e.g. while `kho user create` runs between flows); open a new one.
+            self.conn.close()
+            self.conn.request(method, path, body=body, headers=headers or {})
+            resp = self.conn.getresponse()
         return resp.status, resp.read()
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import segno
 from asn1crypto import crl as asn1_crl
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from asn1crypto.algos import SignedDigestAlgorithm
 from pyhanko.pdf_utils import layout
@@ -35,7 +36,13 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError as PyHankoPdfError
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import (
+    CMSAttributeProvider,
+    SignedAttributeProviderSpec,
+    SigningCertificateV2Provider,
+)
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
@@ -77,7 +84,60 @@ class VisibleStamp(msgspec.Struct, frozen=True, kw_only=True):
     """The name shown; by default the signing certificate's common name."""
 
 
-class StoreSigner(Signer):
+@functools.lru_cache(maxsize=256)
+def signing_certificate_v2(certificate: bytes) -> tsp.SigningCertificateV2:
+    """The signing-certificate-v2 attribute value (SHA-256) for ``certificate`` (DER),
+    built once and re-loaded from its DER, so asn1crypto reuses the encoding.
+
+    Note: a freshly built value re-encodes the issuer's name (nested SETs, sorted) on
+    every dump; pyHanko builds one per signature, which cost about a third of a seal."""
+    cert = asn1_x509.Certificate.load(certificate)
+    return tsp.SigningCertificateV2.load(as_signing_certificate_v2(cert, "sha256").dump())
+
+
+class _CachedSigningCertificate(SigningCertificateV2Provider):
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        super().__init__(signing_cert)
+        self._value = signing_certificate_v2(signing_cert.dump())
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return self._value
+
+
+class _CachedSigningCertificateSpec(SignedAttributeProviderSpec):
+    """pyHanko's signed attributes, with the signing certificate's from the cache."""
+
+    def __init__(self, inner: SignedAttributeProviderSpec, cert: asn1_x509.Certificate) -> None:
+        self._inner = inner
+        self._provider = _CachedSigningCertificate(cert)
+
+    def signed_attr_providers(
+        self, data_digest: bytes, digest_algorithm: str
+    ) -> Iterator[CMSAttributeProvider]:
+        for provider in self._inner.signed_attr_providers(
+            data_digest=data_digest, digest_algorithm=digest_algorithm
+        ):
+            is_cert = isinstance(provider, SigningCertificateV2Provider)
+            yield self._provider if is_cert else provider
+
+
+class CachedAttributesMixin:
+    """For pyHanko ``Signer`` subclasses: the signing-certificate-v2 attribute comes
+    from ``signing_certificate_v2``'s cache (same bytes, a fraction of the time)."""
+
+    signing_cert: asn1_x509.Certificate | None
+
+    def _signed_attr_provider_spec(self, *args: Any, **kwargs: Any) -> SignedAttributeProviderSpec:
+        # Note: pyHanko's (internal) hook that picks the signed-attribute providers.
+        spec: SignedAttributeProviderSpec = super()._signed_attr_provider_spec(  # type: ignore[misc]
+            *args, **kwargs
+        )
+        if self.signing_cert is None:
+            return spec
+        return _CachedSigningCertificateSpec(spec, self.signing_cert)
+
+
+class StoreSigner(CachedAttributesMixin, Signer):
     """A pyHanko ``Signer`` whose private key stays in a ``KeyStore``."""
 
     def __init__(self, key_store: KeyStore, credential: Credential) -> None:

@@ -56,6 +56,7 @@ from signing.errors import (
 from signing.models import ValidationMaterial
 from signing.pades import (
     DEFAULT_FONT,
+    CachedAttributesMixin,
     VisibleStamp,
     free_field_name,
     long_term_material,
@@ -166,13 +167,17 @@ Authorize = Callable[[list[bytes], str], Awaitable[str]]
 """``(hashes, hashAlgorithmOID) -> SAD``: how a ``CscSigner`` obtains authorization."""
 
 
+class _ExternalSigner(CachedAttributesMixin, signers.ExternalSigner):
+    pass
+
+
 def _cert_store(credential: RemoteCredential) -> SimpleCertificateStore:
     certs = [asn1_x509.Certificate.load(c) for c in (credential.certificate, *credential.chain)]
     store: SimpleCertificateStore = SimpleCertificateStore.from_certs(certs)  # type: ignore[no-untyped-call]
     return store
 
 
-class CscSigner(Signer):
+class CscSigner(CachedAttributesMixin, Signer):
     """A pyHanko ``Signer`` whose signatures come from ``signatures/signHash`` (CSC v2).
 
     ``authorize`` is called with the hash about to be signed and must return a SAD for
@@ -318,7 +323,7 @@ class CitizenSigning:
             )
             vc = validation_context(material)
         cert = asn1_x509.Certificate.load(credential.certificate)
-        signer = signers.ExternalSigner(
+        signer = _ExternalSigner(
             signing_cert=cert,
             cert_registry=_cert_store(credential),
             signature_value=signature_size(credential.certificate),
