@@ -8,6 +8,8 @@ the pyHanko state); nothing waits while the citizen types the PIN and one-time c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import LargeBinary, String, delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from signing.csc import (
@@ -249,22 +252,31 @@ class CitizenSignatures:
         except CredentialLocked:
             await self._forget(session_id)
             raise
+        del prepared
         original = await self._vault.get_document(owner_id, row.document_id)
-        staged = await self._vault.stage(owner_id, _once(signed), filename=original.filename)
+        # Note: the SAD is spent, so the session is of no further use; forgetting it
+        # runs beside storing the result (on SQLite both writes share one group commit).
+        # Should storing fail, the citizen starts a new signing; nothing is stored.
+        forget = asyncio.ensure_future(self._forget(session_id))
         try:
-            doc = await self._vault.commit(
-                staged,
-                title=original.title,
-                doc_type=original.doc_type,
-                actor=actor,
-                provenance=Provenance.CITIZEN_SIGNED,
-                source_document_id=original.id,
-                action="document_signed",
-            )
-        except BaseException:
-            await self._vault.discard(staged)
-            raise
-        await self._forget(session_id)
+            staged = await self._vault.stage(owner_id, _once(signed), filename=original.filename)
+            try:
+                doc = await self._vault.commit(
+                    staged,
+                    title=original.title,
+                    doc_type=original.doc_type,
+                    actor=actor,
+                    provenance=Provenance.CITIZEN_SIGNED,
+                    source_document_id=original.id,
+                    action="document_signed",
+                )
+            except BaseException:
+                await self._vault.discard(staged)
+                raise
+        finally:
+            # Note: a session left behind (the database failed) expires by itself.
+            with contextlib.suppress(SQLAlchemyError):
+                await forget
         return doc
 
     async def _forget(self, session_id: UUID) -> None:

@@ -19,6 +19,7 @@ signing call).  ``CscSigner`` sends v2 fields (``hashes``, ``hashAlgorithmOID``,
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from io import BytesIO
@@ -171,8 +172,15 @@ class _ExternalSigner(CachedAttributesMixin, signers.ExternalSigner):
     pass
 
 
+@functools.lru_cache(maxsize=1024)
+def _certificate(der: bytes) -> asn1_x509.Certificate:
+    # Note: one parsed object per certificate, so the properties pyHanko asks for on
+    # every signature (key identifier, issuer/serial, hashes) are computed once.
+    return asn1_x509.Certificate.load(der)
+
+
 def _cert_store(credential: RemoteCredential) -> SimpleCertificateStore:
-    certs = [asn1_x509.Certificate.load(c) for c in (credential.certificate, *credential.chain)]
+    certs = [_certificate(c) for c in (credential.certificate, *credential.chain)]
     store: SimpleCertificateStore = SimpleCertificateStore.from_certs(certs)  # type: ignore[no-untyped-call]
     return store
 
@@ -190,7 +198,7 @@ class CscSigner(CachedAttributesMixin, Signer):
         self._client = client
         self._credential = credential
         self._authorize = authorize
-        cert = asn1_x509.Certificate.load(credential.certificate)
+        cert = _certificate(credential.certificate)
         super().__init__(signing_cert=cert, cert_registry=_cert_store(credential))
 
     async def async_sign_raw(
@@ -214,7 +222,7 @@ class CscSigner(CachedAttributesMixin, Signer):
 
 def signature_size(certificate: bytes) -> int:
     """Upper bound of a raw signature by this certificate's key (bytes)."""
-    key = asn1_x509.Certificate.load(certificate).public_key
+    key = _certificate(certificate).public_key
     if key.algorithm == "rsa":
         size: int = key.bit_size // 8
         return size
