@@ -43,8 +43,9 @@ from sharing.procedures import ProcedureCatalogue
 from sharing.requests import RequestService
 from sharing.shares import ShareService
 from signing import CA_NAMES, PkiSettings, RevocationInfoUnavailable, SigningService
-from signing.citizen import CitizenSignatures
+from signing.citizen import CitizenSignatures, owner_for_personal_id
 from signing.csc import (
+    CscCaller,
     CscEndpoints,
     CscService,
     CscSettings,
@@ -307,17 +308,32 @@ class RegistryOutsideTrust:
 
 
 class OwnerTokenCscAuth:
-    """The embedded CSC provider's clients authenticate with a citizen's Kho token."""
+    """Who may call the embedded CSC provider: a citizen with their own Kho token, or a
+    relying party - an agency client listed in ``KHO_CSC_RELYING_PARTIES`` (e.g. another
+    Kho whose ``KHO_CSC_URL`` points here), with its OAuth2 client-credentials token -
+    which names citizens by ``userID`` = personal ID."""
 
-    def __init__(self, accounts: AccountService) -> None:
+    def __init__(
+        self, accounts: AccountService, database: Database, relying_parties: frozenset[str]
+    ) -> None:
         self._accounts = accounts
+        self._db = database
+        self._relying_parties = relying_parties
 
-    async def user_for_token(self, token: str) -> str | None:
+    async def caller_for_token(self, token: str) -> CscCaller | None:
         try:
             principal = await self._accounts.authenticate(token)
         except AuthenticationFailed:
             return None
-        return str(principal.owner_id) if principal.kind == "owner" else None
+        if principal.kind == "owner":
+            return CscCaller(user=str(principal.owner_id))
+        if principal.kind == "agency" and principal.agency_code in self._relying_parties:
+            return CscCaller(relying_party=principal.agency_code)
+        return None
+
+    async def user_for_id(self, user_id: str) -> str | None:
+        owner = await owner_for_personal_id(self._db, user_id)
+        return None if owner is None else str(owner)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -370,7 +386,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "signing": const(svc.signing),
             "citizen_signing": const(svc.citizen_signatures),
             "csc": const(svc.csc_endpoints),
-            "csc_auth": const(OwnerTokenCscAuth(svc.accounts)),
+            "csc_auth": const(
+                OwnerTokenCscAuth(
+                    svc.accounts,
+                    svc.database,
+                    frozenset(
+                        code.strip()
+                        for code in (settings.csc_relying_parties or "").split(",")
+                        if code.strip()
+                    ),
+                )
+            ),
             "metrics": const(svc.metrics),
             "principal": Provide(provide_principal),
             "verifier": Provide(svc.verifier, use_cache=True),

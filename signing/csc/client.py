@@ -86,16 +86,21 @@ class RemoteCredential(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CscClient:
-    """The CSC v2 calls Kho makes, over ``transport`` (bound to one citizen)."""
+    """The CSC v2 calls Kho makes, over ``transport`` (bound to one citizen).
 
-    def __init__(self, transport: CscTransport) -> None:
+    ``user_id`` is the citizen's ``userID`` at a provider that Kho calls with one
+    client-credentials token for everybody (``credentials/list`` needs it there)."""
+
+    def __init__(self, transport: CscTransport, *, user_id: str | None = None) -> None:
         self._transport = transport
+        self.user_id = user_id
 
     async def info(self) -> wire.InfoResponse:
         return _decode(await self._transport.post("info", {}), wire.InfoResponse)
 
     async def credentials_list(self) -> list[str]:
-        body = await self._transport.post("credentials/list", {})
+        req = {"userID": self.user_id} if self.user_id is not None else {}
+        body = await self._transport.post("credentials/list", req)
         return _decode(body, wire.CredentialsListResponse).credential_ids
 
     async def credential(self, credential_id: str) -> RemoteCredential:

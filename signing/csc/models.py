@@ -76,6 +76,15 @@ class SadRecord(msgspec.Struct, frozen=True, kw_only=True):
     used: bool = False
 
 
+class CscCaller(msgspec.Struct, frozen=True, kw_only=True):
+    """Who calls the CSC API: a citizen with their own token (``user``), or a relying
+    party (``relying_party``, e.g. another Kho) with an OAuth2 client-credentials token
+    that acts for citizens it names by ``userID`` in ``credentials/list``."""
+
+    user: str | None = None
+    relying_party: str | None = None
+
+
 class Enrollment(msgspec.Struct, frozen=True, kw_only=True):
     """What a citizen gets once, at enrolment: the credential id and the TOTP secret
     (base32 and as an ``otpauth://`` URI for an authenticator app's QR code).
