@@ -117,6 +117,9 @@ async def _trust_outside(services: Services, outside: OutsideTsa, *, allow_crl: 
         await services.registry.add_revocation_url(outside.crl_url)
 
 
+PDF = f.pdf("Giay khai sinh")
+
+
 async def _deposit(client: httpx.AsyncClient, services: Services, level: str) -> httpx.Response:
     headers, code = await f.agency_headers(services, client)
     await register_agency_issuer(services, code, f"Cơ quan {code}", ["birth_certificate"])
@@ -130,7 +133,7 @@ async def _deposit(client: httpx.AsyncClient, services: Services, level: str) ->
             "level": level,
             "title": "Giấy khai sinh",
         },
-        files={"file": ("gks.pdf", f.pdf("Giay khai sinh"), "application/pdf")},
+        files={"file": ("gks.pdf", PDF, "application/pdf")},
     )
 
 
@@ -208,6 +211,10 @@ async def test_long_term_seal_embeds_the_outside_tsas_revocation_data(
         ts_status = await async_validate_pdf_timestamp(ts, dss_only)
         assert ts_status.intact and ts_status.valid and ts_status.trusted
 
+    assert signed[: len(PDF)] == PDF  # an incremental update of the original
+    (tmp_path / "check.pdf").write_bytes(signed)
+    check = subprocess.run(["qpdf", "--check", tmp_path / "check.pdf"], capture_output=True)
+    assert check.returncode == 0, check.stdout + check.stderr
     out = _pdfsig(signed, services.signing.pki.export_root_pem(), tmp_path)
     first = out.split("Signature #2")[0]
     assert "Signature Validation: Signature is Valid." in first, out
