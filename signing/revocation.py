@@ -180,7 +180,9 @@ class RevocationGatherer:
                     "trusts it with `kho registry anchors add`"
                 )
             crls.append(await self._crl_for(cert, outside.revocation_urls))
-        return ValidationMaterial(
+        # Note: replace, so whatever else ``base`` carries (e.g. OCSP answers) stays.
+        return msgspec.structs.replace(
+            base,
             trust_roots=_merge(base.trust_roots, outside.anchors),
             certificates=_merge(base.certificates, outside.certificates, (c.dump() for c in certs)),
             crls=_merge(base.crls, crls),
