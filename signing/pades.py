@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import segno
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from asn1crypto.algos import SignedDigestAlgorithm
@@ -185,6 +186,7 @@ def validation_context(material: ValidationMaterial) -> ValidationContext:
         trust_roots=[asn1_x509.Certificate.load(c) for c in material.trust_roots],
         other_certs=[asn1_x509.Certificate.load(c) for c in material.certificates],
         crls=[asn1_crl.CertificateList.load(c) for c in material.crls],
+        ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in material.ocsps],
         allow_fetching=False,
         revocation_mode="require",
     )

@@ -4,7 +4,7 @@ A long-term signature embeds revocation data for every certificate it relies on:
 signer's chain and the time-stamping authority's.  The demo PKI supplies its own CRLs in
 process (``DemoPki.validation_material``).  An outside TSA (``KHO_TSA_URL``) or a remote
 signing provider's CA is another matter: ``RevocationGatherer`` finds the certificates
-no local CRL covers and fetches their CRLs, but only from URLs an operator allowed.
+no local CRL covers and fetches their CRLs, but only from URLs an operator allowed: CRL distribution points, else OCSP responders.
 
 security: a certificate names its CRL distribution points itself, and the TSA's
 certificates come from the TSA's answer; fetching whatever they name would let the TSA
@@ -24,8 +24,11 @@ from typing import Protocol
 import aiohttp
 import msgspec
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from pyhanko_certvalidator.authority import AuthorityWithCert
+from pyhanko_certvalidator.fetchers.common_utils import format_ocsp_request
 
 from signing.errors import RevocationInfoUnavailable
 from signing.http import HttpLoop
@@ -59,6 +62,17 @@ class CrlFetcher(Protocol):
     Only ever called with allow-listed URLs."""
 
     async def crl(self, url: str) -> bytes: ...
+
+
+class OcspFetcher(Protocol):
+    """Asks the OCSP responder at ``url`` about ``cert`` (issued by ``issuer``); returns
+    a successful ``OCSPResponse`` (DER) or raises ``RevocationInfoUnavailable``.
+
+    Only ever called with allow-listed URLs."""
+
+    async def ocsp(
+        self, url: str, cert: asn1_x509.Certificate, issuer: asn1_x509.Certificate
+    ) -> bytes: ...
 
 
 class HttpCrlFetcher:
@@ -123,6 +137,51 @@ class HttpCrlFetcher:
         self._cache[url] = (body, expires)
         return body
 
+    async def ocsp(
+        self, url: str, cert: asn1_x509.Certificate, issuer: asn1_x509.Certificate
+    ) -> bytes:
+        """RFC 6960 over HTTP POST (SHA-1 CertID, as every responder takes), the answer
+        kept until its ``nextUpdate`` (at most ``max_age``) per certificate."""
+        now = self._clock()
+        key = f"{url} {cert.issuer_serial}"
+        cached = self._cache.get(key)
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        if not url.startswith(("http://", "https://")):
+            raise RevocationInfoUnavailable(f"{url}: only http and https URLs are fetched")
+        request = format_ocsp_request(
+            cert, AuthorityWithCert(issuer), certid_hash_algo="sha1", request_nonces=False
+        ).dump()
+        self.requests.append(url)
+
+        async def post(session: aiohttp.ClientSession) -> bytes:
+            timeout = aiohttp.ClientTimeout(total=self._timeout)
+            headers = {"Content-Type": "application/ocsp-request"}
+            async with session.post(
+                url, data=request, headers=headers, timeout=timeout, raise_for_status=True
+            ) as resp:
+                return await resp.content.read(1024 * 1024)
+
+        try:
+            body = await self._http.run(post)
+            answer = asn1_ocsp.OCSPResponse.load(body)
+            status = answer["response_status"].native
+            single = answer.basic_ocsp_response["tbs_response_data"]["responses"][0]
+            next_update = single["next_update"].native
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RevocationInfoUnavailable(
+                f"the OCSP responder at {url} could not be asked ({type(exc).__name__} {exc})"
+            ) from None
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise RevocationInfoUnavailable(f"{url} did not answer with OCSP ({exc})") from None
+        if status != "successful":
+            raise RevocationInfoUnavailable(f"the OCSP responder at {url} answered {status}")
+        expires = now + self._max_age
+        if isinstance(next_update, datetime):
+            expires = min(expires, next_update)
+        self._cache[key] = (body, expires)
+        return body
+
 
 def crl_urls(cert: asn1_x509.Certificate) -> list[str]:
     """The http(s) URLs of ``cert``'s CRL distribution points (full names only)."""
@@ -147,7 +206,7 @@ class RevocationGatherer:
     allow-listed distribution points.  Raises ``RevocationInfoUnavailable`` naming the
     certificate when none of its URLs is allowed or none could be fetched."""
 
-    def __init__(self, trust: TrustSource, fetcher: CrlFetcher) -> None:
+    def __init__(self, trust: TrustSource, fetcher: RevocationFetcher) -> None:
         self._trust = trust
         self._fetcher = fetcher
 
@@ -170,7 +229,12 @@ class RevocationGatherer:
         if outside is None:
             outside = await self._trust.outside_trust()
         anchors = {hashlib.sha256(a).digest() for a in (*base.trust_roots, *outside.anchors)}
+        pool = [
+            *certs,
+            *(asn1_x509.Certificate.load(c) for c in (*outside.certificates, *outside.anchors)),
+        ]
         crls: list[bytes] = []
+        ocsps: list[bytes] = []
         for cert in pending:
             if hashlib.sha256(cert.dump()).digest() in anchors:
                 continue
@@ -179,30 +243,46 @@ class RevocationGatherer:
                     f"{cert.subject.human_friendly!r} is not a trust anchor; an operator "
                     "trusts it with `kho registry anchors add`"
                 )
-            crls.append(await self._crl_for(cert, outside.revocation_urls))
+            kind, der = await self._revocation_for(cert, pool, outside.revocation_urls)
+            (crls if kind == "crl" else ocsps).append(der)
         # Note: replace, so whatever else ``base`` carries (e.g. OCSP answers) stays.
         return msgspec.structs.replace(
             base,
             trust_roots=_merge(base.trust_roots, outside.anchors),
             certificates=_merge(base.certificates, outside.certificates, (c.dump() for c in certs)),
             crls=_merge(base.crls, crls),
+            ocsps=_merge(base.ocsps, ocsps),
         )
 
-    async def _crl_for(self, cert: asn1_x509.Certificate, allowed: frozenset[str]) -> bytes:
+    async def _revocation_for(
+        self,
+        cert: asn1_x509.Certificate,
+        pool: Sequence[asn1_x509.Certificate],
+        allowed: frozenset[str],
+    ) -> tuple[str, bytes]:
+        """``("crl", der)`` or ``("ocsp", der)`` for ``cert``: its allow-listed CRL
+        distribution points first, then its allow-listed OCSP responders."""
         subject = cert.subject.human_friendly
-        named = crl_urls(cert)
+        named_crls = crl_urls(cert)
+        named_ocsp = [str(u) for u in cert.ocsp_urls]
         # security: only allow-listed URLs are ever fetched (see the module docstring).
-        usable = [u for u in named if u in allowed]
+        usable = [("crl", u) for u in named_crls if u in allowed]
+        issuer = _issuer_of(cert, pool)
+        if issuer is not None:
+            usable += [("ocsp", u) for u in named_ocsp if u in allowed]
         if not usable:
-            listed = ", ".join(named) or "none"
+            listed = ", ".join([*named_crls, *named_ocsp]) or "none"
             raise RevocationInfoUnavailable(
-                f"no allow-listed CRL for {subject!r} (its CRL URLs: {listed}); an operator "
-                "allows one with `kho registry urls add URL`"
+                f"no allow-listed CRL or OCSP URL for {subject!r} (it names: {listed}); an "
+                "operator allows one with `kho registry urls add URL`"
             )
         failures: list[str] = []
-        for url in usable:
+        for kind, url in usable:
             try:
-                return await self._fetcher.crl(url)
+                if kind == "crl":
+                    return kind, await self._fetcher.crl(url)
+                assert issuer is not None
+                return kind, await self._fetcher.ocsp(url, cert, issuer)
             except RevocationInfoUnavailable as exc:
                 failures.append(exc.reason)
         raise RevocationInfoUnavailable(f"for {subject!r}: {'; '.join(failures)}")
@@ -230,6 +310,20 @@ class _Covered:
         issuer = cert.issuer.dump()
         aki = cert.authority_key_identifier
         return any(name == issuer and (aki is None or aki == ski) for name, ski in self._issuers)
+
+
+class RevocationFetcher(CrlFetcher, OcspFetcher, Protocol):
+    """Both kinds of fetch (``HttpCrlFetcher`` does both)."""
+
+
+def _issuer_of(
+    cert: asn1_x509.Certificate, pool: Sequence[asn1_x509.Certificate]
+) -> asn1_x509.Certificate | None:
+    aki = cert.authority_key_identifier
+    for ca in pool:
+        if ca.subject == cert.issuer and (aki is None or aki == ca.key_identifier):
+            return ca
+    return None
 
 
 def _self_issued(cert: asn1_x509.Certificate) -> bool:
