@@ -344,3 +344,27 @@ def test_only_listed_relying_parties_may_name_citizens(provider: Provider) -> No
 
     assert listed.status_code == 200 and len(listed.json()["credentialIDs"]) == 1
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
+
+
+async def test_the_token_endpoint_takes_http_basic_client_authentication(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """RFC 6749 2.3.1: servers must take client_id/secret by HTTP Basic (what Kho's own
+    CSC client sends), each part form-urlencoded."""
+    creds = await services.accounts.create_agency("000.00.77.H29", "Sở Thử nghiệm")
+    form = {"grant_type": "client_credentials"}
+
+    good = await client.post(
+        "/api/v1/oauth/token", data=form, auth=(creds.agency.client_id, creds.client_secret)
+    )
+    wrong = await client.post(
+        "/api/v1/oauth/token", data=form, auth=(creds.agency.client_id, "not-the-secret")
+    )
+    garbled = await client.post(
+        "/api/v1/oauth/token", data=form, headers={"Authorization": "Basic %%%"}
+    )
+
+    assert good.status_code == 200, good.text
+    assert good.json()["access_token"]
+    assert f.assert_problem(wrong, 401, "invalid-client")["error"] == "invalid_client"
+    f.assert_problem(garbled, 401, "invalid-client")
