@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import JSONBody, QueryParameter, URLEncodedBody
@@ -39,13 +42,18 @@ class AuthController(Controller):
     @post("/oauth/token", operation_id="OAuthToken", status_code=200)
     async def oauth_token(
         self,
+        request: Request[Any, Any, Any],
         accounts: Accounts,
         data: URLEncodedBody[s.OAuthTokenRequest],
     ) -> Response[s.TokenResponse]:
-        """OAuth 2.0 client credentials (RFC 6749 §4.4) for agencies.
+        """OAuth 2.0 client credentials (RFC 6749 §4.4) for agencies; the client
+        authenticates in the body or with HTTP Basic (RFC 6749 §2.3.1).
 
         Errors are problem+json that also carry RFC 6749's ``error`` member.
         """
+        basic = _basic_credentials(request.headers.get("authorization", ""))
+        if basic is not None:
+            data = msgspec.structs.replace(data, client_id=basic[0], client_secret=basic[1])
         if data.grant_type != "client_credentials":
             raise ApiProblem(
                 400,
@@ -71,6 +79,22 @@ class AuthController(Controller):
         except InvalidInput as exc:
             raise ApiProblem(400, "invalid-scope", exc.reason, error="invalid_scope") from None
         return Response(s.TokenResponse.from_domain(issued, with_scope=True), headers=_NO_STORE)
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` from an HTTP Basic header, each part
+    form-urlencoded as RFC 6749 §2.3.1 asks; ``None`` for another or a broken header."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    return unquote_plus(client_id), unquote_plus(secret)
 
 
 class MeController(Controller):

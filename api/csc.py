@@ -6,7 +6,8 @@ Thin: each route parses a CSC v2 body (``signing.csc.wire``), calls one
 on the controller, so the app-wide problem+json table does not apply here).
 
 Dependencies (by name, provided by ``kho/``): ``csc`` (a ``CscEndpoints``) and
-``csc_auth`` (a ``CscAuth`` that maps the client's bearer token to a user).
+``csc_auth`` (a ``CscAuth`` that maps the client's bearer token to a caller: a citizen,
+or a relying party such as another Kho, which names citizens by ``userID``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from litestar.params import JSONBody
 from signing.csc import (
     CredentialLocked,
     CredentialNotFound,
+    CscCaller,
     CscEndpoints,
     CscError,
     InvalidCscRequest,
@@ -33,28 +35,34 @@ from signing.csc import (
 
 @runtime_checkable
 class CscAuth(Protocol):
-    async def user_for_token(self, token: str) -> str | None:
-        """The user a bearer token stands for, or ``None`` for an unknown/expired one."""
+    async def caller_for_token(self, token: str) -> CscCaller | None:
+        """Who a bearer token stands for (a citizen, or a relying party acting for
+        citizens), or ``None`` for an unknown/expired one."""
+        ...
+
+    async def user_for_id(self, user_id: str) -> str | None:
+        """The user a relying party's ``userID`` names (Kho: the personal ID), or
+        ``None`` when nobody here has it."""
         ...
 
 
 Csc: TypeAlias = NamedDependency[CscEndpoints]
 CscAuthDep: TypeAlias = NamedDependency[CscAuth]
-CscUser: TypeAlias = NamedDependency[str]
+Caller: TypeAlias = NamedDependency[CscCaller]
 
 
 class CscUnauthorized(Exception):
     """No bearer token, or one ``CscAuth`` does not know."""
 
 
-async def provide_csc_user(request: Request[Any, Any, Any], csc_auth: CscAuthDep) -> str:
+async def provide_csc_caller(request: Request[Any, Any, Any], csc_auth: CscAuthDep) -> CscCaller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise CscUnauthorized()
-    user = await csc_auth.user_for_token(token.strip())
-    if user is None:
+    caller = await csc_auth.caller_for_token(token.strip())
+    if caller is None:
         raise CscUnauthorized()
-    return user
+    return caller
 
 
 _SAD_DESCRIPTIONS = {
@@ -120,7 +128,7 @@ CSC_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
 class CscController(Controller):
     path = "/csc/v2"
     tags = ["csc"]
-    dependencies = {"csc_user": Provide(provide_csc_user)}
+    dependencies = {"csc_caller": Provide(provide_csc_caller)}
     exception_handlers = CSC_EXCEPTION_HANDLERS
 
     @post("/info", operation_id="CscInfo", status_code=200)
@@ -130,24 +138,37 @@ class CscController(Controller):
 
     @post("/credentials/list", operation_id="CscCredentialsList", status_code=200)
     async def credentials_list(
-        self, csc: Csc, csc_user: CscUser, data: JSONBody[wire.CredentialsListRequest]
+        self,
+        csc: Csc,
+        csc_auth: CscAuthDep,
+        csc_caller: Caller,
+        data: JSONBody[wire.CredentialsListRequest],
     ) -> wire.CredentialsListResponse:
-        return await csc.credentials_list(csc_user, data)
+        """A citizen's credentials; a relying party names the citizen by ``userID``."""
+        user = csc_caller.user
+        if user is None:
+            if not data.user_id:
+                raise InvalidCscRequest("userID", "required with a client-credentials token")
+            user = await csc_auth.user_for_id(data.user_id)
+        return await csc.credentials_list(user, data)
 
     @post("/credentials/info", operation_id="CscCredentialsInfo", status_code=200)
     async def credentials_info(
-        self, csc: Csc, csc_user: CscUser, data: JSONBody[wire.CredentialsInfoRequest]
+        self, csc: Csc, csc_caller: Caller, data: JSONBody[wire.CredentialsInfoRequest]
     ) -> wire.CredentialInfoResponse:
-        return await csc.credentials_info(csc_user, data)
+        return await csc.credentials_info(await csc.user_for(csc_caller, data.credential_id), data)
 
     @post("/credentials/authorize", operation_id="CscCredentialsAuthorize", status_code=200)
     async def credentials_authorize(
-        self, csc: Csc, csc_user: CscUser, data: JSONBody[wire.CredentialsAuthorizeRequest]
+        self, csc: Csc, csc_caller: Caller, data: JSONBody[wire.CredentialsAuthorizeRequest]
     ) -> wire.AuthorizeResponse:
-        return await csc.credentials_authorize(csc_user, data)
+        return await csc.credentials_authorize(
+            await csc.user_for(csc_caller, data.credential_id), data
+        )
 
     @post("/signatures/signHash", operation_id="CscSignHash", status_code=200)
     async def sign_hash(
-        self, csc: Csc, csc_user: CscUser, data: JSONBody[wire.SignHashRequest]
+        self, csc: Csc, csc_caller: Caller, data: JSONBody[wire.SignHashRequest]
     ) -> wire.SignHashResponse:
-        return await csc.signatures_sign_hash(csc_user, data)
+        user = await csc.user_for(csc_caller, data.credential_id)
+        return await csc.signatures_sign_hash(user, data)

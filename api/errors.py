@@ -17,7 +17,12 @@ from sharing import filing_errors as fl
 from sharing import notify
 from signing import csc as csc_errors
 from signing import errors as sg
-from signing.citizen import EnrollmentElsewhere, NoSigningCredential, SigningSessionNotFound
+from signing.citizen import (
+    EnrollmentElsewhere,
+    NoRemoteCredential,
+    NoSigningCredential,
+    SigningSessionNotFound,
+)
 from vault import errors as v
 from verification import errors as vf
 from verification.deposits import DepositRejected
@@ -224,6 +229,12 @@ DOMAIN: dict[type[Exception], Row] = {
         lambda e: {},
     ),
     SigningSessionNotFound: (404, "not-found", "Not found", lambda e: {}),
+    NoRemoteCredential: (
+        409,
+        "no-signing-credential",
+        "The remote signing provider has no signing credential for you",
+        lambda e: {"provider": e.provider_url},
+    ),
     NoSigningCredential: (
         409,
         "no-signing-credential",
@@ -326,6 +337,9 @@ _SAFE_DETAIL = (
     sg.PdfMalformed,
     sg.PdfLocked,
     sg.FieldInUse,
+    # Note: says which certificate lacks revocation data and which (public CA) URL is
+    # missing from the allow-list or did not answer, so an operator can act on it.
+    sg.RevocationInfoUnavailable,
     v.InvalidInput,
     v.LoginThrottled,
     v.SecondFactorRequired,

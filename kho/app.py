@@ -42,9 +42,10 @@ from sharing.notify import (
 from sharing.procedures import ProcedureCatalogue
 from sharing.requests import RequestService
 from sharing.shares import ShareService
-from signing import CA_NAMES, PkiSettings, SigningService
-from signing.citizen import CitizenSignatures
+from signing import CA_NAMES, PkiSettings, RevocationInfoUnavailable, SigningService
+from signing.citizen import CitizenSignatures, owner_for_personal_id
 from signing.csc import (
+    CscCaller,
     CscEndpoints,
     CscService,
     CscSettings,
@@ -55,6 +56,7 @@ from signing.csc.store import DatabaseCredentialStore
 from signing.http import HttpLoop
 from signing.keys.pkcs11 import Pkcs11KeyStore
 from signing.receipts import DepositReceipts
+from signing.revocation import HttpCrlFetcher, OutsideTrust, RevocationGatherer
 from signing.tsa import HttpTimeStamper
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
 from vault.blobs.api import BlobStore
@@ -68,6 +70,7 @@ from verification import (
     VerifierSettings,
 )
 from verification.documents import StoredDocuments
+from verification.errors import VerificationUnavailable
 from verification.registry_db import DatabaseRegistrySource, RegistryService
 
 
@@ -145,11 +148,18 @@ class Services:
             if settings.pkcs11_module
             else SoftwareDigestKeyStore(pki_dir / "keys", self.keyring)
         )
+        self.registry_source = DatabaseRegistrySource(self.database)
+        self.revocation_fetcher = HttpCrlFetcher(
+            self.signing_http, timeout_seconds=settings.tsa_timeout_seconds
+        )
         self.signing = SigningService(
             pki_dir,
             self.keyring,
             PkiSettings(base_url=settings.base_url),
             key_store=keys,
+            revocation=RevocationGatherer(
+                RegistryOutsideTrust(self.registry_source), self.revocation_fetcher
+            ),
             timestamper=(
                 HttpTimeStamper(
                     settings.tsa_url,
@@ -190,7 +200,6 @@ class Services:
         )
         self.receipts = DepositReceipts(self.signing)
         self.registry = RegistryService(self.database)
-        self.registry_source = DatabaseRegistrySource(self.database)
         self._verifier: Verifier | None = None
         self._stored: StoredDocuments | None = None
         self._verifier_lock = asyncio.Lock()
@@ -277,18 +286,54 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+class RegistryOutsideTrust:
+    """Signing's ``TrustSource``: the trust registry's anchors, intermediates and
+    allow-listed revocation URLs (``kho registry anchors|urls add``), e.g. for B-LT
+    seals stamped by an outside TSA (``KHO_TSA_URL``)."""
+
+    def __init__(self, registry: DatabaseRegistrySource) -> None:
+        self._registry = registry
+
+    async def outside_trust(self) -> OutsideTrust:
+        try:
+            registry = await self._registry.current()
+        except VerificationUnavailable:
+            # security: the cause (a database error, SQL included) is not for clients.
+            raise RevocationInfoUnavailable("the trust registry could not be read") from None
+        return OutsideTrust(
+            anchors=registry.anchors,
+            certificates=registry.intermediates,
+            revocation_urls=frozenset(registry.revocation_urls),
+        )
+
+
 class OwnerTokenCscAuth:
-    """The embedded CSC provider's clients authenticate with a citizen's Kho token."""
+    """Who may call the embedded CSC provider: a citizen with their own Kho token, or a
+    relying party - an agency client listed in ``KHO_CSC_RELYING_PARTIES`` (e.g. another
+    Kho whose ``KHO_CSC_URL`` points here), with its OAuth2 client-credentials token -
+    which names citizens by ``userID`` = personal ID."""
 
-    def __init__(self, accounts: AccountService) -> None:
+    def __init__(
+        self, accounts: AccountService, database: Database, relying_parties: frozenset[str]
+    ) -> None:
         self._accounts = accounts
+        self._db = database
+        self._relying_parties = relying_parties
 
-    async def user_for_token(self, token: str) -> str | None:
+    async def caller_for_token(self, token: str) -> CscCaller | None:
         try:
             principal = await self._accounts.authenticate(token)
         except AuthenticationFailed:
             return None
-        return str(principal.owner_id) if principal.kind == "owner" else None
+        if principal.kind == "owner":
+            return CscCaller(user=str(principal.owner_id))
+        if principal.kind == "agency" and principal.agency_code in self._relying_parties:
+            return CscCaller(relying_party=principal.agency_code)
+        return None
+
+    async def user_for_id(self, user_id: str) -> str | None:
+        owner = await owner_for_personal_id(self._db, user_id)
+        return None if owner is None else str(owner)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -341,7 +386,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "signing": const(svc.signing),
             "citizen_signing": const(svc.citizen_signatures),
             "csc": const(svc.csc_endpoints),
-            "csc_auth": const(OwnerTokenCscAuth(svc.accounts)),
+            "csc_auth": const(
+                OwnerTokenCscAuth(
+                    svc.accounts,
+                    svc.database,
+                    frozenset(
+                        code.strip()
+                        for code in (settings.csc_relying_parties or "").split(",")
+                        if code.strip()
+                    ),
+                )
+            ),
             "metrics": const(svc.metrics),
             "principal": Provide(provide_principal),
             "verifier": Provide(svc.verifier, use_cache=True),

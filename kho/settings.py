@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     csc_token_url: str | None = None  # its OAuth2 token endpoint (client credentials)
     csc_client_id: str | None = None
     csc_client_secret: str | None = None
+    # agency codes (comma-separated) whose client-credentials tokens may call this Kho's
+    # /csc/v2 for any citizen, naming them by userID = personal ID (e.g. another Kho)
+    csc_relying_parties: str | None = None
     pkcs11_module: str | None = None  # PKCS#11 library; set: PKI and seal keys in the token
     pkcs11_token: str | None = None  # token label
     pkcs11_pin: str | None = None  # user PIN

@@ -8,6 +8,8 @@ the pyHanko state); nothing waits while the citizen types the PIN and one-time c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import LargeBinary, String, delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from signing.csc import (
@@ -35,7 +38,7 @@ from signing.pades import VisibleStamp
 from signing.pki import DemoPki
 from vault import Actor, Document, Provenance, VaultService
 from vault.crypto import new_key
-from vault.db import Base, Database, UTCDateTime, utcnow
+from vault.db import Base, Database, OwnerRow, UTCDateTime, utcnow
 from vault.errors import DocumentNotFound, UnsupportedMediaType
 from vault.ids import uuid7
 from vault.keys import KeyRing
@@ -68,6 +71,18 @@ class SigningSessionNotFound(SigningError):
 class NoSigningCredential(SigningError):
     def __init__(self) -> None:
         super().__init__("no remote signing credential: enrol one first")
+
+
+class NoRemoteCredential(NoSigningCredential):
+    """The remote provider lists no credential for the citizen's personal ID."""
+
+    def __init__(self, provider_url: str) -> None:
+        SigningError.__init__(
+            self,
+            f"the remote signing provider {provider_url} has no signing credential for this "
+            "citizen's personal ID; the citizen enrols with that provider first",
+        )
+        self.provider_url = provider_url
 
 
 class EnrollmentElsewhere(SigningError):
@@ -126,9 +141,11 @@ class CitizenSignatures:
         self._clock = clock
         self._remote = remote
 
-    def _client(self, owner_id: UUID) -> CscClient:
+    async def _client(self, owner_id: UUID) -> CscClient:
+        """The CSC client for the owner: the embedded provider (as the owner), or the
+        remote one naming the citizen by personal ID (see ``signing.csc.remote``)."""
         if self._remote is not None:
-            return self._remote.client(str(owner_id))
+            return self._remote.client(await personal_id_of(self._db, owner_id))
         return CscClient(InProcessTransport(self._endpoints, str(owner_id)))
 
     async def enroll(self, owner_id: UUID, personal_id: str, name: str, pin: str) -> Enrollment:
@@ -143,8 +160,11 @@ class CitizenSignatures:
         return await self._csc.enroll(str(owner_id), credential, pin)
 
     async def credentials(self, owner_id: UUID) -> list[str]:
+        return await self._credentials(owner_id, await self._client(owner_id))
+
+    async def _credentials(self, owner_id: UUID, client: CscClient) -> list[str]:
         if self._remote is not None:
-            return await self._client(owner_id).credentials_list()
+            return await client.credentials_list()
         return await self._csc.credentials_list(str(owner_id))
 
     async def start(
@@ -164,8 +184,11 @@ class CitizenSignatures:
         doc = await self._vault.get_document(owner_id, document_id)
         if doc.content_type != "application/pdf":
             raise UnsupportedMediaType(doc.content_type)
-        ids = await self.credentials(owner_id)
+        client = await self._client(owner_id)
+        ids = await self._credentials(owner_id, client)
         if not ids:
+            if self._remote is not None:
+                raise NoRemoteCredential(self._remote.base_url)
             raise NoSigningCredential()
         stream = await self._vault.open_content(owner_id, document_id, actor)
         pdf = b"".join([c async for c in stream.chunks])
@@ -173,7 +196,7 @@ class CitizenSignatures:
             VisibleStamp(verification_url=f"{self._base_url}/v/{document_id}") if visible else None
         )
         started = await self._signing().start(
-            self._client(owner_id),
+            client,
             ids[0],
             pdf,
             level=level,
@@ -244,27 +267,36 @@ class CitizenSignatures:
             raise SigningSessionNotFound(session_id) from None
         try:
             signed = await self._signing().finish(
-                self._client(owner_id), row.state, prepared, pin=pin, otp=code
+                await self._client(owner_id), row.state, prepared, pin=pin, otp=code
             )
         except CredentialLocked:
             await self._forget(session_id)
             raise
+        del prepared
         original = await self._vault.get_document(owner_id, row.document_id)
-        staged = await self._vault.stage(owner_id, _once(signed), filename=original.filename)
+        # Note: the SAD is spent, so the session is of no further use; forgetting it
+        # runs beside storing the result (on SQLite both writes share one group commit).
+        # Should storing fail, the citizen starts a new signing; nothing is stored.
+        forget = asyncio.ensure_future(self._forget(session_id))
         try:
-            doc = await self._vault.commit(
-                staged,
-                title=original.title,
-                doc_type=original.doc_type,
-                actor=actor,
-                provenance=Provenance.CITIZEN_SIGNED,
-                source_document_id=original.id,
-                action="document_signed",
-            )
-        except BaseException:
-            await self._vault.discard(staged)
-            raise
-        await self._forget(session_id)
+            staged = await self._vault.stage(owner_id, _once(signed), filename=original.filename)
+            try:
+                doc = await self._vault.commit(
+                    staged,
+                    title=original.title,
+                    doc_type=original.doc_type,
+                    actor=actor,
+                    provenance=Provenance.CITIZEN_SIGNED,
+                    source_document_id=original.id,
+                    action="document_signed",
+                )
+            except BaseException:
+                await self._vault.discard(staged)
+                raise
+        finally:
+            # Note: a session left behind (the database failed) expires by itself.
+            with contextlib.suppress(SQLAlchemyError):
+                await forget
         return doc
 
     async def _forget(self, session_id: UUID) -> None:
@@ -273,10 +305,42 @@ class CitizenSignatures:
         )
 
 
+async def personal_id_of(db: Database, owner_id: UUID) -> str:
+    """The active owner's personal ID; raises ``NoSigningCredential`` for an owner who
+    is gone (a deleted account cannot sign)."""
+
+    def read(session: Session) -> str | None:
+        return session.scalar(
+            select(OwnerRow.personal_id).where(OwnerRow.id == owner_id, OwnerRow.status == "active")
+        )
+
+    personal_id = await db.run_read(read)
+    if personal_id is None:
+        raise NoSigningCredential()
+    return personal_id
+
+
+async def owner_for_personal_id(db: Database, personal_id: str) -> UUID | None:
+    """The active owner with ``personal_id`` (what a relying party's CSC ``userID``
+    names at Kho's embedded provider), or ``None``."""
+    if not (len(personal_id) == 12 and personal_id.isascii() and personal_id.isdigit()):
+        return None
+
+    def read(session: Session) -> UUID | None:
+        return session.scalar(
+            select(OwnerRow.id).where(
+                OwnerRow.personal_id == personal_id, OwnerRow.status == "active"
+            )
+        )
+
+    return await db.run_read(read)
+
+
 __all__ = [
     "CitizenSignatures",
     "DocumentNotFound",
     "EnrollmentElsewhere",
+    "NoRemoteCredential",
     "NoSigningCredential",
     "SessionStarted",
     "SigningSessionNotFound",

@@ -32,11 +32,13 @@ class Credential(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ValidationMaterial(msgspec.Struct, frozen=True, kw_only=True):
-    """What a validator needs offline: trust anchors, intermediate certificates, CRLs."""
+    """What a validator needs offline: trust anchors, intermediate certificates, CRLs
+    and OCSP responses (DER each)."""
 
     trust_roots: tuple[bytes, ...]
     certificates: tuple[bytes, ...] = ()
     crls: tuple[bytes, ...] = ()
+    ocsps: tuple[bytes, ...] = ()
 
 
 class PkiSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,7 +6,8 @@ signer whose key stays in the ``KeyStore`` and a preset signature size, so each 
 signs exactly once (pyHanko otherwise signs a dry run to size the placeholder).
 
 Revocation data for B-LT/B-LTA comes from ``ValidationMaterial`` supplied by the caller
-(the demo PKI's CRLs); nothing is fetched over the network while signing.
+(the demo PKI's CRLs), completed by a ``RevocationGatherer`` for certificates outside it
+(an outside TSA's chain) from allow-listed URLs only; pyHanko itself never fetches.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -24,6 +25,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 import segno
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from asn1crypto.algos import SignedDigestAlgorithm
 from pyhanko.pdf_utils import layout
@@ -34,7 +37,13 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError as PyHankoPdfError
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import (
+    CMSAttributeProvider,
+    SignedAttributeProviderSpec,
+    SigningCertificateV2Provider,
+)
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
@@ -56,6 +65,7 @@ from signing.errors import (
 )
 from signing.keys.api import KeyStore, signature_algorithm_for
 from signing.models import PADES_LEVELS, Credential, PadesLevel, ValidationMaterial
+from signing.revocation import OutsideTrust, RevocationGatherer
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 STAMP_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -75,7 +85,60 @@ class VisibleStamp(msgspec.Struct, frozen=True, kw_only=True):
     """The name shown; by default the signing certificate's common name."""
 
 
-class StoreSigner(Signer):
+@functools.lru_cache(maxsize=256)
+def signing_certificate_v2(certificate: bytes) -> tsp.SigningCertificateV2:
+    """The signing-certificate-v2 attribute value (SHA-256) for ``certificate`` (DER),
+    built once and re-loaded from its DER, so asn1crypto reuses the encoding.
+
+    Note: a freshly built value re-encodes the issuer's name (nested SETs, sorted) on
+    every dump; pyHanko builds one per signature, which cost about a third of a seal."""
+    cert = asn1_x509.Certificate.load(certificate)
+    return tsp.SigningCertificateV2.load(as_signing_certificate_v2(cert, "sha256").dump())
+
+
+class _CachedSigningCertificate(SigningCertificateV2Provider):
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        super().__init__(signing_cert)
+        self._value = signing_certificate_v2(signing_cert.dump())
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return self._value
+
+
+class _CachedSigningCertificateSpec(SignedAttributeProviderSpec):
+    """pyHanko's signed attributes, with the signing certificate's from the cache."""
+
+    def __init__(self, inner: SignedAttributeProviderSpec, cert: asn1_x509.Certificate) -> None:
+        self._inner = inner
+        self._provider = _CachedSigningCertificate(cert)
+
+    def signed_attr_providers(
+        self, data_digest: bytes, digest_algorithm: str
+    ) -> Iterator[CMSAttributeProvider]:
+        for provider in self._inner.signed_attr_providers(
+            data_digest=data_digest, digest_algorithm=digest_algorithm
+        ):
+            is_cert = isinstance(provider, SigningCertificateV2Provider)
+            yield self._provider if is_cert else provider
+
+
+class CachedAttributesMixin:
+    """For pyHanko ``Signer`` subclasses: the signing-certificate-v2 attribute comes
+    from ``signing_certificate_v2``'s cache (same bytes, a fraction of the time)."""
+
+    signing_cert: asn1_x509.Certificate | None
+
+    def _signed_attr_provider_spec(self, *args: Any, **kwargs: Any) -> SignedAttributeProviderSpec:
+        # Note: pyHanko's (internal) hook that picks the signed-attribute providers.
+        spec: SignedAttributeProviderSpec = super()._signed_attr_provider_spec(  # type: ignore[misc]
+            *args, **kwargs
+        )
+        if self.signing_cert is None:
+            return spec
+        return _CachedSigningCertificateSpec(spec, self.signing_cert)
+
+
+class StoreSigner(CachedAttributesMixin, Signer):
     """A pyHanko ``Signer`` whose private key stays in a ``KeyStore``."""
 
     def __init__(self, key_store: KeyStore, credential: Credential) -> None:
@@ -123,6 +186,7 @@ def validation_context(material: ValidationMaterial) -> ValidationContext:
         trust_roots=[asn1_x509.Certificate.load(c) for c in material.trust_roots],
         other_certs=[asn1_x509.Certificate.load(c) for c in material.certificates],
         crls=[asn1_crl.CertificateList.load(c) for c in material.crls],
+        ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in material.ocsps],
         allow_fetching=False,
         revocation_mode="require",
     )
@@ -506,6 +570,35 @@ class _PresizedOutput(BytesIO):
         return self.getvalue()
 
 
+async def tsa_certificates(timestamper: TimeStamper, md_algorithm: str = "sha256") -> list[bytes]:
+    """The certificates (DER) in a token from ``timestamper``: the TSA's own and the
+    chain it sends (pyHanko caches the dummy token, so this asks the TSA once).  Raises
+    ``TimestampUnavailable``."""
+    try:
+        dummy = await timestamper.async_dummy_response(md_algorithm)
+    except (TimestampRequestError, OSError) as exc:
+        raise tsa_failure(exc) from None
+    certs = dummy["content"]["certificates"]
+    return [c.chosen.dump() for c in certs if c.name == "certificate"] if certs else []
+
+
+async def long_term_material(
+    material: ValidationMaterial,
+    gatherer: RevocationGatherer | None,
+    timestamper: TimeStamper | None,
+    signer_certificates: tuple[bytes, ...],
+    outside: OutsideTrust | None = None,
+) -> ValidationMaterial:
+    """``material`` completed (by ``gatherer``) for the signer's chain and the TSA's, as
+    a B-LT/B-LTA signature needs; ``material`` itself when there is no gatherer."""
+    if gatherer is None:
+        return material
+    certs = list(signer_certificates)
+    if timestamper is not None:
+        certs.extend(await tsa_certificates(timestamper))
+    return await gatherer.complete(material, certs, outside)
+
+
 async def token_size(timestamper: TimeStamper, md_algorithm: str = "sha256") -> int:
     """The DER size of a token from ``timestamper`` (one real request, then cached by
     pyHanko).  Raises ``TimestampUnavailable``."""
@@ -527,8 +620,9 @@ class Sealer:
     """Seals PDFs with credentials whose keys are in ``key_store``.
 
     ``timestamper`` serves B-T and above; ``validation_material`` (called once per
-    B-LT/B-LTA seal, so CRLs stay fresh) supplies trust roots, certificates and CRLs.
-    Signers and their signature sizes are cached per credential."""
+    B-LT/B-LTA seal, so CRLs stay fresh) supplies trust roots, certificates and CRLs,
+    and ``revocation`` completes it for certificates it does not cover (an outside
+    TSA's).  Signers and their signature sizes are cached per credential."""
 
     def __init__(
         self,
@@ -536,11 +630,13 @@ class Sealer:
         *,
         timestamper: TimeStamper | None = None,
         validation_material: Callable[[], ValidationMaterial] | None = None,
+        revocation: RevocationGatherer | None = None,
         font: Path = DEFAULT_FONT,
     ) -> None:
         self._keys = key_store
         self._timestamper = timestamper
         self._material = validation_material
+        self._revocation = revocation
         self._font = font
         self._signers: dict[bytes, StoreSigner] = {}
         self._tst_size: int | None = None
@@ -574,19 +670,29 @@ class Sealer:
         reason: str | None = None,
         location: str | None = None,
         stamp: VisibleStamp | None = None,
+        outside: OutsideTrust | None = None,
     ) -> bytes:
         """Seal ``pdf`` with ``credential`` at ``level``; see ``seal`` for errors.
 
-        Raises ``TimestampUnavailable`` when B-T or above is asked for without a
-        timestamper, and ``RevocationInfoUnavailable`` for B-LT/B-LTA without
-        validation material."""
+        ``outside`` is what the revocation gatherer trusts beyond the validation
+        material (read from its ``TrustSource`` when not given).  Raises
+        ``TimestampUnavailable`` when B-T or above is asked for without a timestamper,
+        and ``RevocationInfoUnavailable`` for B-LT/B-LTA without validation material
+        or when a chain's revocation data cannot be gathered."""
         if level != "B-B" and self._timestamper is None:
             raise TimestampUnavailable(f"no time-stamping authority is configured for {level}")
         vc = None
         if level in ("B-LT", "B-LTA"):
             if self._material is None:
                 raise RevocationInfoUnavailable(f"no validation material is configured for {level}")
-            vc = validation_context(self._material())
+            material = await long_term_material(
+                self._material(),
+                self._revocation,
+                self._timestamper,
+                (credential.certificate, *credential.chain),
+                outside,
+            )
+            vc = validation_context(material)
         signer = self.signer(credential)
         reserved = await self._reserve(signer, level)
         return await seal(

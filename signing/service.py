@@ -19,6 +19,7 @@ from signing.keys import KeyStore, SoftwareKeyStore
 from signing.models import Credential, PadesLevel, PkiSettings
 from signing.pades import Sealer
 from signing.pki import DemoPki
+from signing.revocation import OutsideTrust, RevocationGatherer
 from signing.tsa import LocalTimeStamper, TimeStampAuthority
 from vault.keys import KeyRing
 
@@ -38,8 +39,10 @@ class SigningService:
         *,
         key_store: KeyStore | None = None,
         timestamper: TimeStamper | None = None,
+        revocation: RevocationGatherer | None = None,
     ) -> None:
-        """``timestamper`` (e.g. an ``HttpTimeStamper`` for ``KHO_TSA_URL``) stamps seals
+        """``revocation`` gathers (from allow-listed URLs) what B-LT needs for chains
+        outside the demo PKI, e.g. an outside TSA's.  ``timestamper`` (e.g. an ``HttpTimeStamper`` for ``KHO_TSA_URL``) stamps seals
         and citizen signatures; by default the demo PKI's TSA is asked in process.  The
         demo TSA is served at ``/tsa`` either way."""
         self._directory = directory
@@ -50,6 +53,7 @@ class SigningService:
         self._pki: DemoPki | None = None
         self._tsa: TimeStampAuthority | None = None
         self._timestamper = timestamper
+        self._revocation = revocation
         self._sealer: Sealer | None = None
         self._citizen: CitizenSigning | None = None
 
@@ -64,10 +68,12 @@ class SigningService:
                     pki.key_store,
                     timestamper=timestamper,
                     validation_material=pki.validation_material,
+                    revocation=self._revocation,
                 )
                 self._citizen = CitizenSigning(
                     timestamper=timestamper,
                     validation_material=pki.validation_material,
+                    revocation=self._revocation,
                 )
                 self._pki, self._tsa = pki, tsa
             return self._pki, self._tsa, self._sealer
@@ -113,7 +119,12 @@ class SigningService:
         )
         _, _, sealer = self._open()
         return await _seal(
-            sealer, pdf, credential, level, reason="Kết quả giải quyết thủ tục hành chính"
+            sealer,
+            pdf,
+            credential,
+            level,
+            reason="Kết quả giải quyết thủ tục hành chính",
+            outside=await self._outside_trust(level),
         )
 
     async def certify_copy(
@@ -142,8 +153,28 @@ class SigningService:
         )
         _, _, sealer = self._open()
         return await _seal(
-            sealer, pdf, credential, level, reason="Chứng thực bản sao điện tử từ bản chính"
+            sealer,
+            pdf,
+            credential,
+            level,
+            reason="Chứng thực bản sao điện tử từ bản chính",
+            outside=await self._outside_trust(level),
         )
+
+    async def _outside_trust(self, level: PadesLevel | None) -> OutsideTrust:
+        """What B-LT/B-LTA may rely on beyond the demo PKI, read on the caller's loop:
+        seals run on an event loop of their own (``_off_loop``), where the database pool
+        of the server's loop is not usable.  Only an outside TSA needs it (agency and
+        official credentials come from the demo PKI, whose CRLs are in process); for
+        the default level a failure here just means B-T."""
+        if level in ("B-B", "B-T") or self._revocation is None or self._timestamper is None:
+            return OutsideTrust()
+        try:
+            return await self._revocation.outside_trust()
+        except RevocationInfoUnavailable:
+            if level is None:
+                return OutsideTrust()
+            raise
 
     async def crl(self, ca: str) -> bytes:
         pki = await self.ready()
@@ -173,14 +204,24 @@ def _images_to_pdf(pages: list[bytes]) -> bytes:
 
 
 async def _seal(
-    sealer: Sealer, pdf: bytes, credential: Credential, level: PadesLevel | None, *, reason: str
+    sealer: Sealer,
+    pdf: bytes,
+    credential: Credential,
+    level: PadesLevel | None,
+    *,
+    reason: str,
+    outside: OutsideTrust,
 ) -> bytes:
     """Seal at ``level``; ``None`` is DESIGN.md's default: B-LT, or B-T where no
     revocation data is reachable."""
     if level is not None:
-        return await _off_loop(sealer.seal, pdf, credential, level=level, reason=reason)
+        return await _off_loop(
+            sealer.seal, pdf, credential, level=level, reason=reason, outside=outside
+        )
     try:
-        return await _off_loop(sealer.seal, pdf, credential, level="B-LT", reason=reason)
+        return await _off_loop(
+            sealer.seal, pdf, credential, level="B-LT", reason=reason, outside=outside
+        )
     except RevocationInfoUnavailable:
         return await _off_loop(sealer.seal, pdf, credential, level="B-T", reason=reason)
 

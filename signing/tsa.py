@@ -71,7 +71,26 @@ class TimeStampAuthority:
         self._clock = clock
         self._serials = serial_numbers
         self._sig_alg = signature_algorithm_for(key_store.algorithm(credential.key_id), "sha256")
-        self._signing_certificate = as_signing_certificate_v2(self._cert, "sha256")
+        # Note: constant parts are built once and re-loaded from DER: asn1crypto then
+        # reuses their encoding, where a freshly built signing-certificate-v2 value
+        # (the issuer's name: nested SETs, sorted on every dump) costs milliseconds.
+        self._signing_certificate_attr = cms.CMSAttribute.load(
+            simple_cms_attribute(
+                "signing_certificate_v2", as_signing_certificate_v2(self._cert, "sha256")
+            ).dump()
+        )
+        self._tsa_name = asn1_x509.GeneralName.load(
+            asn1_x509.GeneralName(name="directory_name", value=self._cert.subject).dump()
+        )
+        self._sid = cms.SignerIdentifier.load(
+            cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                        {"issuer": self._cert.issuer, "serial_number": self._cert.serial_number}
+                    )
+                }
+            ).dump()
+        )
 
     @property
     def certificate(self) -> bytes:
@@ -116,7 +135,7 @@ class TimeStampAuthority:
             "gen_time": gen_time,
             "accuracy": {"seconds": 1},
             "ordering": False,
-            "tsa": asn1_x509.GeneralName(name="directory_name", value=self._cert.subject),
+            "tsa": self._tsa_name,
         }
         if req["nonce"].native is not None:
             tst_fields["nonce"] = req["nonce"]
@@ -129,7 +148,7 @@ class TimeStampAuthority:
                     "signing_time", cms.Time({"utc_time": core.UTCTime(gen_time)})
                 ),
                 simple_cms_attribute("message_digest", hashlib.sha256(tst_info_der).digest()),
-                simple_cms_attribute("signing_certificate_v2", self._signing_certificate),
+                self._signing_certificate_attr,
             ]
         )
         signature = self._keys.sign(self._cred.key_id, signed_attrs.dump(), self._sig_alg)
@@ -137,13 +156,7 @@ class TimeStampAuthority:
         signer_info = cms.SignerInfo(
             {
                 "version": "v1",
-                "sid": cms.SignerIdentifier(
-                    {
-                        "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                            {"issuer": self._cert.issuer, "serial_number": self._cert.serial_number}
-                        )
-                    }
-                ),
+                "sid": self._sid,
                 "digest_algorithm": digest_alg,
                 "signed_attrs": signed_attrs,
                 "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": self._sig_alg}),

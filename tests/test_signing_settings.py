@@ -27,11 +27,12 @@ def test_signing_variables_are_read() -> None:
             "KHO_PKCS11_MODULE": "/usr/lib/softhsm/libsofthsm2.so",
             "KHO_PKCS11_TOKEN": "kho",
             "KHO_PKCS11_PIN": "98765",
+            "KHO_CSC_RELYING_PARTIES": "KHO-RP,OTHER",
         }
     )
     assert s.tsa_url == "http://tsa.test/tsa" and s.tsa_timeout_seconds == 2.5
     assert s.csc_url == "https://rssp.test" and s.csc_client_id == "kho"
-    assert s.pkcs11_token == "kho"
+    assert s.pkcs11_token == "kho" and s.csc_relying_parties == "KHO-RP,OTHER"
     assert "s3cret-value" not in repr(s) and "98765" not in repr(s)
 
 

@@ -42,6 +42,7 @@ from signing.csc.keys import DigestSigner, SoftwareDigestKeyStore
 from signing.csc.models import (
     Authorization,
     CredentialInfo,
+    CscCaller,
     CscSettings,
     Enrollment,
     ServiceInfo,
@@ -61,6 +62,7 @@ __all__ = [
     "CredentialLocked",
     "CredentialNotFound",
     "CredentialStore",
+    "CscCaller",
     "CscClient",
     "CscEndpoints",
     "CscError",

@@ -19,6 +19,7 @@ signing call).  ``CscSigner`` sends v2 fields (``hashes``, ``hashAlgorithmOID``,
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from io import BytesIO
@@ -56,14 +57,17 @@ from signing.errors import (
 from signing.models import ValidationMaterial
 from signing.pades import (
     DEFAULT_FONT,
+    CachedAttributesMixin,
     VisibleStamp,
     free_field_name,
+    long_term_material,
     open_pdf,
     stamp_style,
     token_size,
     tsa_failure,
     validation_context,
 )
+from signing.revocation import RevocationGatherer
 
 CitizenLevel = Literal["B-B", "B-T", "B-LT"]
 T = TypeVar("T")
@@ -82,16 +86,21 @@ class RemoteCredential(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CscClient:
-    """The CSC v2 calls Kho makes, over ``transport`` (bound to one citizen)."""
+    """The CSC v2 calls Kho makes, over ``transport`` (bound to one citizen).
 
-    def __init__(self, transport: CscTransport) -> None:
+    ``user_id`` is the citizen's ``userID`` at a provider that Kho calls with one
+    client-credentials token for everybody (``credentials/list`` needs it there)."""
+
+    def __init__(self, transport: CscTransport, *, user_id: str | None = None) -> None:
         self._transport = transport
+        self.user_id = user_id
 
     async def info(self) -> wire.InfoResponse:
         return _decode(await self._transport.post("info", {}), wire.InfoResponse)
 
     async def credentials_list(self) -> list[str]:
-        body = await self._transport.post("credentials/list", {})
+        req = {"userID": self.user_id} if self.user_id is not None else {}
+        body = await self._transport.post("credentials/list", req)
         return _decode(body, wire.CredentialsListResponse).credential_ids
 
     async def credential(self, credential_id: str) -> RemoteCredential:
@@ -164,13 +173,24 @@ Authorize = Callable[[list[bytes], str], Awaitable[str]]
 """``(hashes, hashAlgorithmOID) -> SAD``: how a ``CscSigner`` obtains authorization."""
 
 
+class _ExternalSigner(CachedAttributesMixin, signers.ExternalSigner):
+    pass
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate(der: bytes) -> asn1_x509.Certificate:
+    # Note: one parsed object per certificate, so the properties pyHanko asks for on
+    # every signature (key identifier, issuer/serial, hashes) are computed once.
+    return asn1_x509.Certificate.load(der)
+
+
 def _cert_store(credential: RemoteCredential) -> SimpleCertificateStore:
-    certs = [asn1_x509.Certificate.load(c) for c in (credential.certificate, *credential.chain)]
+    certs = [_certificate(c) for c in (credential.certificate, *credential.chain)]
     store: SimpleCertificateStore = SimpleCertificateStore.from_certs(certs)  # type: ignore[no-untyped-call]
     return store
 
 
-class CscSigner(Signer):
+class CscSigner(CachedAttributesMixin, Signer):
     """A pyHanko ``Signer`` whose signatures come from ``signatures/signHash`` (CSC v2).
 
     ``authorize`` is called with the hash about to be signed and must return a SAD for
@@ -183,7 +203,7 @@ class CscSigner(Signer):
         self._client = client
         self._credential = credential
         self._authorize = authorize
-        cert = asn1_x509.Certificate.load(credential.certificate)
+        cert = _certificate(credential.certificate)
         super().__init__(signing_cert=cert, cert_registry=_cert_store(credential))
 
     async def async_sign_raw(
@@ -207,7 +227,7 @@ class CscSigner(Signer):
 
 def signature_size(certificate: bytes) -> int:
     """Upper bound of a raw signature by this certificate's key (bytes)."""
-    key = asn1_x509.Certificate.load(certificate).public_key
+    key = _certificate(certificate).public_key
     if key.algorithm == "rsa":
         size: int = key.bit_size // 8
         return size
@@ -249,17 +269,20 @@ class CitizenSigning:
 
     ``timestamper`` serves B-T and B-LT (the signature time-stamp is taken at ``finish``,
     after the citizen authorized); ``validation_material`` (CRLs, certificates) is
-    needed for B-LT, whose DSS is written at ``start``."""
+    needed for B-LT, whose DSS is written at ``start``; ``revocation`` completes it for
+    certificates it does not cover (a remote provider's CA, an outside TSA)."""
 
     def __init__(
         self,
         *,
         timestamper: TimeStamper | None = None,
         validation_material: Callable[[], ValidationMaterial] | None = None,
+        revocation: RevocationGatherer | None = None,
         font: Path = DEFAULT_FONT,
     ) -> None:
         self._timestamper = timestamper
         self._material = validation_material
+        self._revocation = revocation
         self._font = font
         self._tst_size: int | None = None
 
@@ -294,19 +317,26 @@ class CitizenSigning:
         from ``credentials/info``."""
         if level != "B-B" and self._timestamper is None:
             raise TimestampUnavailable(f"no time-stamping authority is configured for {level}")
-        vc = None
-        if level == "B-LT":
-            if self._material is None:
-                raise RevocationInfoUnavailable("no validation material is configured for B-LT")
-            vc = validation_context(self._material())
+        if level == "B-LT" and self._material is None:
+            raise RevocationInfoUnavailable("no validation material is configured for B-LT")
         writer = open_pdf(pdf)
         name = field_name or free_field_name(writer)
         for existing, sig_obj, _ in fields.enumerate_sig_fields(writer.prev):
             if existing == name and sig_obj is not None:
                 raise FieldInUse(name)
         credential = await client.credential(credential_id)
+        vc = None
+        if level == "B-LT":
+            assert self._material is not None
+            material = await long_term_material(
+                self._material(),
+                self._revocation,
+                self._timestamper,
+                (credential.certificate, *credential.chain),
+            )
+            vc = validation_context(material)
         cert = asn1_x509.Certificate.load(credential.certificate)
-        signer = signers.ExternalSigner(
+        signer = _ExternalSigner(
             signing_cert=cert,
             cert_registry=_cert_store(credential),
             signature_value=signature_size(credential.certificate),

@@ -19,8 +19,11 @@ CSC_SPEC_VERSION = "2.0.0.2"
 class CscSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Settings of Kho's embedded CSC v2 service.
 
-    ``pin_*`` are argon2id parameters: the default (t=2, m=19 MiB, p=1) is OWASP's
-    baseline and costs ~20 ms per check.  # security: a 6-digit PIN is weak against an
+    ``pin_*`` are argon2id parameters: the default (t=2, m=19 MiB) is OWASP's baseline
+    for time and memory, computed in two lanes (p=2) so a check takes ~half its ~20 ms
+    on two cores.  Note: the attacker's cost (memory x passes) does not depend on p
+    (RFC 9106 asks for as many lanes as the defender has threads); hashes keep their
+    own parameters, so older p=1 hashes still verify.  # security: a 6-digit PIN is weak against an
     offline search whatever the cost; the lockout after ``max_pin_attempts`` and the
     one-time code are what protect a credential, the hash only slows a thief of the
     state file."""
@@ -39,7 +42,7 @@ class CscSettings(msgspec.Struct, frozen=True, kw_only=True):
     otp_interval_seconds: int = 30
     pin_time_cost: int = 2
     pin_memory_cost_kib: int = 19456
-    pin_parallelism: int = 1
+    pin_parallelism: int = 2
 
 
 class CredentialRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +74,15 @@ class SadRecord(msgspec.Struct, frozen=True, kw_only=True):
     hashes: tuple[bytes, ...]
     expires_at: datetime
     used: bool = False
+
+
+class CscCaller(msgspec.Struct, frozen=True, kw_only=True):
+    """Who calls the CSC API: a citizen with their own token (``user``), or a relying
+    party (``relying_party``, e.g. another Kho) with an OAuth2 client-credentials token
+    that acts for citizens it names by ``userID`` in ``credentials/list``."""
+
+    user: str | None = None
+    relying_party: str | None = None
 
 
 class Enrollment(msgspec.Struct, frozen=True, kw_only=True):

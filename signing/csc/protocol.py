@@ -12,6 +12,7 @@ import msgspec
 
 from signing.csc import wire
 from signing.csc.errors import InvalidCscRequest
+from signing.csc.models import CscCaller
 from signing.csc.service import CscService
 
 PATHS = (
@@ -30,13 +31,23 @@ class CscEndpoints:
     def info(self, req: wire.InfoRequest) -> wire.InfoResponse:
         return wire.info_response(self.service.info())
 
+    async def user_for(self, caller: CscCaller, credential_id: str) -> str:
+        """The user a call about ``credential_id`` acts for: the citizen's own token's
+        user, or for a relying party the credential's owner (whose PIN and one-time code
+        ``credentials/authorize`` still requires).  Raises ``CredentialNotFound``."""
+        if caller.user is not None:
+            return caller.user
+        return await self.service.credential_user(credential_id)
+
     async def credentials_list(
-        self, user: str, req: wire.CredentialsListRequest
+        self, user: str | None, req: wire.CredentialsListRequest
     ) -> wire.CredentialsListResponse:
-        """``userID`` is ignored: the caller's token decides whose credentials are listed."""
-        ids = await self.service.credentials_list(user)
+        """A citizen's own token decides whose credentials are listed (``userID`` is
+        ignored); a relying party names the citizen by ``userID`` and the caller passes
+        the user it maps to, ``None`` when that is nobody here (an empty list)."""
+        ids = [] if user is None else await self.service.credentials_list(user)
         infos = None
-        if req.credential_info:
+        if req.credential_info and user is not None:
             infos = [
                 wire.credential_info_response(
                     await self.service.credentials_info(

@@ -4,7 +4,17 @@ clients whose calls go through the process's shared ``HttpLoop`` session.
 ``ClientCredentials`` (RFC 6749, section 4.4) fetches a bearer token from the
 provider's token endpoint with HTTP Basic client authentication and keeps it until
 shortly before ``expires_in`` runs out; concurrent callers share one fetch.
-``RemoteProvider.client(user)`` is a ``CscClient`` for the citizen ``user``.
+``RemoteProvider.client(user_id)`` is a ``CscClient`` for the citizen the provider
+knows as ``user_id``.
+
+How a citizen is identified to the provider: the client-credentials token is Kho's, the
+same for every citizen, so each ``credentials/list`` names the citizen by ``userID``,
+which is the citizen's personal ID (số định danh cá nhân, 12 digits) - the identifier
+Vietnamese remote-signing providers register their subscribers by.  The credential that
+list returns is bound to the signing session; ``credentials/authorize`` then needs that
+citizen's PIN and one-time code at the provider, so Kho alone can never sign for them.
+A provider with no credential for the personal ID answers an empty list:
+``NoRemoteCredential`` (409 ``no-signing-credential``).
 """
 
 from __future__ import annotations
@@ -143,10 +153,12 @@ class RemoteProvider:
     def __repr__(self) -> str:
         return f"RemoteProvider({self.base_url!r})"
 
-    def client(self, user: str) -> CscClient:
-        """A client acting for the citizen ``user`` (Kho's owner id)."""
+    def client(self, user_id: str) -> CscClient:
+        """A client acting for the citizen the provider knows as ``user_id`` (their
+        personal ID)."""
 
         async def token() -> str:
-            return await self._tokens(user)
+            return await self._tokens(user_id)
 
-        return CscClient(_LoopTransport(self._http, self.base_url, token, self._timeout))
+        transport = _LoopTransport(self._http, self.base_url, token, self._timeout)
+        return CscClient(transport, user_id=user_id)

@@ -250,6 +250,11 @@ class CscService:
         records = [r for r in state.credentials.values() if r.user == user]
         return [r.credential_id for r in sorted(records, key=lambda r: r.created_at)]
 
+    async def credential_user(self, credential_id: str) -> str:
+        """The user a credential belongs to; raises ``CredentialNotFound``."""
+        state = await anyio.to_thread.run_sync(self._store.snapshot)
+        return self._record(state, None, credential_id).user
+
     async def credentials_info(
         self,
         user: str,

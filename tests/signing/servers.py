@@ -22,12 +22,12 @@ def free_port() -> int:
 class KhoServer:
     """``kho serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
+    def __init__(self, data_dir: Path, *, port: int | None = None, **env: str) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [*KHO, "serve", "--port", str(self.port)],
-            env=kho_env(data_dir, KHO_BASE_URL=self.url),
+            env=kho_env(data_dir, KHO_BASE_URL=self.url, **env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -23,6 +23,7 @@ from signing.csc import (
     CitizenSigning,
     CredentialLocked,
     CredentialNotFound,
+    CscCaller,
     CscClient,
     CscEndpoints,
     CscService,
@@ -41,17 +42,33 @@ DOC_HASH = base64.b64encode(hashlib.sha256(b"attrs").digest()).decode()
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-class FakeAuth:
-    def __init__(self, tokens: dict[str, str]) -> None:
-        self._tokens = tokens
+RP_TOKEN = "token-of-a-relying-party"
+RP_AUTH = {"Authorization": f"Bearer {RP_TOKEN}"}
+USER_ID = "079200001234"  # USER's personal ID, as a relying party names them
 
-    async def user_for_token(self, token: str) -> str | None:
+
+class FakeAuth:
+    def __init__(self, tokens: dict[str, CscCaller], user_ids: dict[str, str]) -> None:
+        self._tokens = tokens
+        self._user_ids = user_ids
+
+    async def caller_for_token(self, token: str) -> CscCaller | None:
         return self._tokens.get(token)
+
+    async def user_for_id(self, user_id: str) -> str | None:
+        return self._user_ids.get(user_id)
 
 
 def make_app(service: CscService) -> Litestar:
     endpoints = CscEndpoints(service)
-    auth = FakeAuth({TOKEN: USER, "other-token": "someone-else"})
+    auth = FakeAuth(
+        {
+            TOKEN: CscCaller(user=USER),
+            "other-token": CscCaller(user="someone-else"),
+            RP_TOKEN: CscCaller(relying_party="000.00.01.H29"),
+        },
+        {USER_ID: USER},
+    )
     return Litestar(
         route_handlers=[CscController],
         dependencies={
@@ -118,6 +135,69 @@ async def test_list_and_info(
     assert len(body["cert"]["certificates"]) == 1 + len(citizen.chain)
     assert body["SCAL"] == "2" and body["key"]["status"] == "enabled"
     assert [o["id"] for o in body["auth"]["objects"]] == ["PIN", "OTP"]
+
+
+async def test_a_relying_party_names_the_citizen_by_user_id(
+    http: AsyncTestClient[Litestar],
+    csc_service: CscService,
+    enrolled: Enrollment,
+    csc_clock: FakeClock,
+) -> None:
+    """One client-credentials token for every citizen: ``credentials/list`` needs
+    ``userID``; the other calls act for the credential's owner, PIN and code required."""
+    listed = await http.post("/csc/v2/credentials/list", json={"userID": USER_ID}, headers=RP_AUTH)
+    nobody = await http.post(
+        "/csc/v2/credentials/list", json={"userID": "001099000001"}, headers=RP_AUTH
+    )
+    missing = await http.post("/csc/v2/credentials/list", json={}, headers=RP_AUTH)
+    # A citizen's own token ignores userID: nobody lists another citizen's credentials.
+    own = await http.post(
+        "/csc/v2/credentials/list", json={"userID": USER_ID}, headers=_auth("other-token")
+    )
+    info = await http.post(
+        "/csc/v2/credentials/info",
+        json={"credentialID": enrolled.credential_id},
+        headers=RP_AUTH,
+    )
+    unknown = await http.post(
+        "/csc/v2/credentials/info", json={"credentialID": "no-such-credential"}, headers=RP_AUTH
+    )
+    wrong_pin = await http.post(
+        "/csc/v2/credentials/authorize",
+        json=await authorize_body(csc_service, enrolled, csc_clock, pin="999999"),
+        headers=RP_AUTH,
+    )
+    auth = await http.post(
+        "/csc/v2/credentials/authorize",
+        json=await authorize_body(csc_service, enrolled, csc_clock),
+        headers=RP_AUTH,
+    )
+    signed = await http.post(
+        "/csc/v2/signatures/signHash",
+        json={
+            "credentialID": enrolled.credential_id,
+            "SAD": auth.json()["SAD"],
+            "hashes": [DOC_HASH],
+            "hashAlgorithmOID": SHA256,
+            "signAlgo": "1.2.840.113549.1.1.11",
+        },
+        headers=RP_AUTH,
+    )
+
+    assert listed.status_code == 200 and listed.json()["credentialIDs"] == [enrolled.credential_id]
+    assert nobody.status_code == 200 and nobody.json()["credentialIDs"] == []
+    assert missing.status_code == 400
+    assert missing.json()["error_description"].startswith("Invalid parameter userID")
+    assert own.json()["credentialIDs"] == []
+    assert info.status_code == 200 and info.json()["key"]["status"] == "enabled"
+    assert unknown.status_code == 400
+    assert wrong_pin.status_code == 400 and wrong_pin.json()["error"] == "invalid_pin"
+    assert auth.status_code == 200
+    assert signed.status_code == 200 and len(signed.json()["signatures"]) == 1
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_authorize_then_sign_hash(

@@ -48,6 +48,7 @@ def sqlite_settings(tmp_path: Path, **overrides: object) -> Settings:
 @pytest.fixture
 async def remote_tsa_services(tmp_path: Path, tsa_server: KhoServer) -> AsyncIterator[Services]:
     svc = Services(sqlite_settings(tmp_path, tsa_url=f"{tsa_server.url}/tsa"))
+    await svc.migrate()
     try:
         yield svc
     finally:
@@ -90,9 +91,10 @@ async def test_seals_are_stamped_by_the_configured_tsa(
 async def test_long_term_seal_with_a_tsa_outside_the_pki_is_a_clear_error(
     remote_tsa_services: Services,
 ) -> None:
-    """B-LT embeds revocation data for the TSA's chain too; the demo PKI's validation
-    material does not hold an external TSA's, so the seal fails before any PDF exists."""
-    with pytest.raises(RevocationInfoUnavailable, match="Time-Stamping Authority"):
+    """B-LT embeds revocation data for the TSA's chain too; an outside TSA whose root
+    the trust registry does not hold fails before any PDF exists (the trusted case is in
+    test_outside_tsa.py)."""
+    with pytest.raises(RevocationInfoUnavailable, match="is not a trust anchor"):
         await remote_tsa_services.signing.seal_for_agency(
             PDF, agency_code="000.00.01.H29", agency_name="Sở Tư pháp", level="B-LT"
         )
