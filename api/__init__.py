@@ -25,7 +25,7 @@ from api.shares import (
     SharedController,
 )
 from api.signatures import SignatureController
-from api.verification import VerificationController
+from api.verification import SharedReportController, VerificationController
 
 ROUTES = [
     AuthController,
@@ -39,6 +39,7 @@ ROUTES = [
     SignatureController,
     CscController,
     VerificationController,
+    SharedReportController,
     ShareController,
     SharedController,
     AccessLogController,

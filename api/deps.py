@@ -22,6 +22,7 @@ from vault.db import Database
 from verification import Verifier
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource
+from verification.report_pdf import SealedReports
 
 Vault: TypeAlias = NamedDependency[VaultService]
 Accounts: TypeAlias = NamedDependency[AccountService]
@@ -44,3 +45,4 @@ AccessLogDep: TypeAlias = NamedDependency[AccessLog]
 ShareMissLimit: TypeAlias = NamedDependency[RateLimiter]
 OptionalPrincipal: TypeAlias = NamedDependency[Principal | None]
 Notifications: TypeAlias = NamedDependency[NotificationService]
+SealedReportsDep: TypeAlias = NamedDependency[SealedReports]

@@ -54,7 +54,7 @@ from signing.csc.remote import ClientCredentials, RemoteProvider
 from signing.csc.store import DatabaseCredentialStore
 from signing.http import HttpLoop
 from signing.keys.pkcs11 import Pkcs11KeyStore
-from signing.receipts import DepositReceipts
+from signing.receipts import SERVICE_CODE, SERVICE_NAME, DepositReceipts
 from signing.tsa import HttpTimeStamper
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
 from vault.blobs.api import BlobStore
@@ -69,6 +69,7 @@ from verification import (
 )
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource, RegistryService
+from verification.report_pdf import SealedReports
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
@@ -122,6 +123,22 @@ def build_dispatcher(settings: Settings, database: Database, keyring: KeyRing) -
             retention_days=settings.notify_retention_days,
         ),
     )
+
+
+class ServiceSeal:
+    """Kho's own service seal (the deposit receipts' credential) as the verification
+    report's ``ReportSeal``."""
+
+    def __init__(self, signing: SigningService) -> None:
+        self._signing = signing
+
+    async def seal(self, pdf: bytes) -> bytes:
+        return await self._signing.seal_for_agency(
+            pdf,
+            agency_code=SERVICE_CODE,
+            agency_name=SERVICE_NAME,
+            reason="Báo cáo xác minh giấy tờ / Document verification report",
+        )
 
 
 class Services:
@@ -191,6 +208,7 @@ class Services:
         self.receipts = DepositReceipts(self.signing)
         self.registry = RegistryService(self.database)
         self.registry_source = DatabaseRegistrySource(self.database)
+        self.sealed_reports = SealedReports(ServiceSeal(self.signing), self.registry_source)
         self._verifier: Verifier | None = None
         self._stored: StoredDocuments | None = None
         self._verifier_lock = asyncio.Lock()
@@ -349,6 +367,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "registry_source": const(svc.registry_source),
             "verifier_factory": const(svc.verifier),
             "receipts": const(svc.receipts),
+            "sealed_reports": const(svc.sealed_reports),
             "public_verify_limit": const(svc.public_verify_limit),
             "shares": const(svc.shares),
             "requests": const(svc.requests),

@@ -98,8 +98,10 @@ class SigningService:
         agency_code: str,
         agency_name: str,
         level: PadesLevel | None = None,
+        reason: str = "Kết quả giải quyết thủ tục hành chính",
     ) -> bytes:
-        """Seal ``pdf`` with the agency's seal (an incremental update).
+        """Seal ``pdf`` with the agency's seal (an incremental update); ``reason`` is
+        the signature's stated reason.
 
         ``level=None`` is the default of DESIGN.md: B-LT, or B-T when no revocation data
         is reachable (e.g. an outside TSA whose chain Kho cannot vouch for); an explicit
@@ -112,9 +114,7 @@ class SigningService:
             self.agency_credential, agency_code, agency_name
         )
         _, _, sealer = self._open()
-        return await _seal(
-            sealer, pdf, credential, level, reason="Kết quả giải quyết thủ tục hành chính"
-        )
+        return await _seal(sealer, pdf, credential, level, reason=reason)
 
     async def certify_copy(
         self,
