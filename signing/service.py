@@ -149,6 +149,11 @@ class SigningService:
         pki = await self.ready()
         return await anyio.to_thread.run_sync(pki.crl, ca)
 
+    async def ocsp(self, ca: str, request: bytes) -> bytes:
+        """The CA's OCSP answer (DER) to a DER ``OCSPRequest`` (see ``DemoPki.ocsp``)."""
+        pki = await self.ready()
+        return await anyio.to_thread.run_sync(pki.ocsp, ca, request)
+
     async def ca_certificate(self, ca: str) -> bytes:
         pki = await self.ready()
         return pki.ca_certificate(ca)
