@@ -1,6 +1,7 @@
 """JSON HTTP API under ``/api/v1``: thin controllers over the domain services."""
 
 from api.accounts import AuthController, MeController
+from api.admin import AdminRegistryController
 from api.agency import AgencyController, IssuerStatusController
 from api.counter import CounterController
 from api.csc import CscController
@@ -40,6 +41,7 @@ ROUTES = [
     CscController,
     VerificationController,
     SharedReportController,
+    AdminRegistryController,
     ShareController,
     SharedController,
     AccessLogController,

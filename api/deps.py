@@ -21,7 +21,8 @@ from vault.blobs.api import BlobStore
 from vault.db import Database
 from verification import Verifier
 from verification.documents import StoredDocuments
-from verification.registry_db import DatabaseRegistrySource
+from verification.operators import Operator, OperatorTokens
+from verification.registry_db import DatabaseRegistrySource, RegistryService
 from verification.report_pdf import SealedReports
 
 Vault: TypeAlias = NamedDependency[VaultService]
@@ -46,3 +47,6 @@ ShareMissLimit: TypeAlias = NamedDependency[RateLimiter]
 OptionalPrincipal: TypeAlias = NamedDependency[Principal | None]
 Notifications: TypeAlias = NamedDependency[NotificationService]
 SealedReportsDep: TypeAlias = NamedDependency[SealedReports]
+OperatorTokensDep: TypeAlias = NamedDependency[OperatorTokens]
+OperatorDep: TypeAlias = NamedDependency[Operator]
+RegistryServiceDep: TypeAlias = NamedDependency[RegistryService]

@@ -61,6 +61,7 @@ from vault.blobs.api import BlobStore
 from vault.errors import AuthenticationFailed
 from vault.keys import KeyRing
 from verification import (
+    InMemoryOcspSource,
     InMemoryRevocationSource,
     SandboxPool,
     SandboxSettings,
@@ -68,6 +69,7 @@ from verification import (
     VerifierSettings,
 )
 from verification.documents import StoredDocuments
+from verification.operators import OperatorTokens
 from verification.registry_db import DatabaseRegistrySource, RegistryService
 from verification.report_pdf import SealedReports
 
@@ -209,6 +211,7 @@ class Services:
         self.registry = RegistryService(self.database)
         self.registry_source = DatabaseRegistrySource(self.database)
         self.sealed_reports = SealedReports(ServiceSeal(self.signing), self.registry_source)
+        self.operator_tokens = OperatorTokens(self.database)
         self._verifier: Verifier | None = None
         self._stored: StoredDocuments | None = None
         self._verifier_lock = asyncio.Lock()
@@ -235,18 +238,22 @@ class Services:
 
     async def verifier(self) -> Verifier:
         """The verification pipeline, started on first use: its sandbox workers and the
-        demo PKI's CRLs (served to it in process, never fetched over HTTP)."""
+        demo PKI's CRLs and OCSP responders (served to it in process, never over HTTP)."""
         async with self._verifier_lock:
             if self._verifier is None:
                 pki = await self.signing.ready()
                 revocation = InMemoryRevocationSource(
                     {pki.crl_url(ca): functools.partial(pki.crl, ca) for ca in CA_NAMES}
                 )
+                ocsp = InMemoryOcspSource(
+                    {pki.ocsp_url(ca): functools.partial(pki.ocsp, ca) for ca in CA_NAMES}
+                )
                 pool = SandboxPool(SandboxSettings(workers=self.settings.verify_workers))
                 await pool.start()
                 self._verifier = Verifier(
                     self.registry_source,
                     revocation,
+                    ocsp=ocsp,
                     analyser=pool,
                     settings=VerifierSettings(
                         revocation_policy=(
@@ -368,6 +375,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "verifier_factory": const(svc.verifier),
             "receipts": const(svc.receipts),
             "sealed_reports": const(svc.sealed_reports),
+            "operator_tokens": const(svc.operator_tokens),
+            "registry_service": const(svc.registry),
             "public_verify_limit": const(svc.public_verify_limit),
             "shares": const(svc.shares),
             "requests": const(svc.requests),
