@@ -127,6 +127,7 @@ class Verifier:
             if ocsp is not None
             else None
         )
+        self._ca_parsed: dict[bytes, tuple[tuple[str, ...], int]] = {}
 
         self._analyser: Analyser = analyser or SandboxPool()
         self._clock = clock
@@ -245,6 +246,17 @@ class Verifier:
 
     # -- OCSP -------------------------------------------------------------------------
 
+    def _ca_facts(self, der: bytes) -> tuple[tuple[str, ...], int]:
+        """A CA certificate's OCSP URLs and serial, parsed once (hot on cached paths)."""
+        facts = self._ca_parsed.get(der)
+        if facts is None:
+            cert = asn1_x509.Certificate.load(der)
+            facts = (tuple(cert.ocsp_urls), cert.serial_number)
+            if len(self._ca_parsed) > 256:
+                self._ca_parsed.clear()
+            self._ca_parsed[der] = facts
+        return facts
+
     async def _ocsp_answers(self, registry: TrustRegistry, analysis: Analysis) -> dict[int, _Ocsp]:
         """Per signature index, what the allow-listed responders say about its chain
         (only signatures whose chain reached an anchor, and only URLs on the list)."""
@@ -269,12 +281,10 @@ class Verifier:
             for position in range(len(f.ca_chain) - 1, 0, -1):
                 if not chain_good:
                     break
-                cert = asn1_x509.Certificate.load(f.ca_chain[position])
-                ca_urls = [u for u in cert.ocsp_urls if u in allowed]
+                ca_ocsp_urls, ca_serial = self._ca_facts(f.ca_chain[position])
+                ca_urls = [u for u in ca_ocsp_urls if u in allowed]
                 answer = (
-                    await self._ocsp.status(
-                        ca_urls[0], f.ca_chain[position - 1], cert.serial_number
-                    )
+                    await self._ocsp.status(ca_urls[0], f.ca_chain[position - 1], ca_serial)
                     if ca_urls
                     else None
                 )
