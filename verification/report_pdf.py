@@ -62,6 +62,10 @@ _REVOCATION = {
     "unavailable": ("không có dữ liệu thu hồi", "revocation data unavailable"),
     "not_checked": ("chưa kiểm tra (chuỗi không tin cậy)", "not checked (untrusted chain)"),
 }
+_SOURCE = {
+    "ocsp": "theo OCSP / by OCSP",
+    "crl": "theo CRL hoặc dữ liệu trong tệp / by CRL or data in the file",
+}
 _COVERAGE = {
     "entire_file": ("toàn bộ tệp", "the entire file"),
     "entire_revision": ("toàn bộ phiên bản được ký", "the entire signed revision"),
@@ -222,7 +226,11 @@ def _signature_rows(
             "Đường tin cậy / Trust path",
             " → ".join(sig.trust_path) if sig.trust_path else "không có / none",
         ),
-        ("Thu hồi / Revocation", _both(_REVOCATION[sig.revocation])),
+        (
+            "Thu hồi / Revocation",
+            _both(_REVOCATION[sig.revocation])
+            + (f" ({_SOURCE[sig.revocation_source]})" if sig.revocation_source else ""),
+        ),
         ("Phạm vi ký / Coverage", _both(_COVERAGE[sig.coverage])),
         (
             "Thay đổi sau khi ký / Changed after signing",
