@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -20,6 +21,21 @@ from verification.registry import IssuerMatch
 from verification.registry_db import UnknownDocumentType, UnknownIssuer, load_certificate
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kho-admin"'}
+log = structlog.get_logger("kho.admin")
+
+
+async def _changed(registry: Any, operator: Operator, what: str, target: str) -> int:
+    """The version after a change, logged with who made it (never the token)."""
+    version: int = await registry.version()
+    log.info(
+        "registry_changed",
+        operator=operator.name,
+        operator_token=str(operator.token_id),
+        change=what,
+        target=target,
+        version=version,
+    )
+    return version
 
 
 async def provide_operator(
@@ -94,7 +110,8 @@ class AdminRegistryController(Controller):
             data.name, data.pem.encode("utf-8", "replace"), role=data.role
         )
         return s.AnchorCreated(
-            anchor=s.AnchorOut.from_domain(anchor), version=await registry_service.version()
+            anchor=s.AnchorOut.from_domain(anchor),
+            version=await _changed(registry_service, operator, "anchor_added", anchor.fingerprint),
         )
 
     @delete("/anchors/{fingerprint:str}", operation_id="RemoveRegistryAnchor", status_code=200)
@@ -106,7 +123,9 @@ class AdminRegistryController(Controller):
     ) -> s.RegistryVersion:
         """Stop trusting the certificate with this SHA-256 fingerprint (hex)."""
         await registry_service.remove_anchor(fingerprint)
-        return s.RegistryVersion(version=await registry_service.version())
+        return s.RegistryVersion(
+            version=await _changed(registry_service, operator, "anchor_removed", fingerprint)
+        )
 
     # -- issuers ------------------------------------------------------------------------
 
@@ -155,7 +174,8 @@ class AdminRegistryController(Controller):
         except UnknownDocumentType as exc:
             raise InvalidInput("doc_types", f"unknown document type {exc.code!r}") from None
         return s.IssuerCreated(
-            issuer=s.IssuerOut.from_domain(issuer), version=await registry_service.version()
+            issuer=s.IssuerOut.from_domain(issuer),
+            version=await _changed(registry_service, operator, "issuer_added", issuer.code),
         )
 
     @delete("/issuers/{code:str}", operation_id="RemoveRegistryIssuer", status_code=200)
@@ -164,7 +184,9 @@ class AdminRegistryController(Controller):
     ) -> s.RegistryVersion:
         """Remove an issuer and its authorizations."""
         await registry_service.remove_issuer(code)
-        return s.RegistryVersion(version=await registry_service.version())
+        return s.RegistryVersion(
+            version=await _changed(registry_service, operator, "issuer_removed", code)
+        )
 
     # -- document types -----------------------------------------------------------------
 
@@ -190,7 +212,7 @@ class AdminRegistryController(Controller):
         t = await registry_service.add_document_type(data.code, data.name_vi, data.name_en)
         return s.DocumentTypeChanged(
             document_type=s.DocumentTypeOut.from_domain(t),
-            version=await registry_service.version(),
+            version=await _changed(registry_service, operator, "document_type_added", t.code),
         )
 
     @put("/types/{code:str}", operation_id="RenameRegistryDocumentType")
@@ -207,7 +229,7 @@ class AdminRegistryController(Controller):
         )
         return s.DocumentTypeChanged(
             document_type=s.DocumentTypeOut.from_domain(t),
-            version=await registry_service.version(),
+            version=await _changed(registry_service, operator, "document_type_renamed", t.code),
         )
 
     @delete("/types/{code:str}", operation_id="RemoveRegistryDocumentType", status_code=200)
@@ -216,7 +238,9 @@ class AdminRegistryController(Controller):
     ) -> s.RegistryVersion:
         """Remove a document type no issuer is authorized for (409 otherwise)."""
         await registry_service.remove_document_type(code)
-        return s.RegistryVersion(version=await registry_service.version())
+        return s.RegistryVersion(
+            version=await _changed(registry_service, operator, "document_type_removed", code)
+        )
 
     # -- authorizations -----------------------------------------------------------------
 
@@ -240,7 +264,12 @@ class AdminRegistryController(Controller):
             doc_type=data.doc_type,
             allowed=True,
             changed=changed,
-            version=await registry_service.version(),
+            version=await _changed(
+                registry_service,
+                operator,
+                "authorization_allowed",
+                f"{data.issuer}:{data.doc_type}",
+            ),
         )
 
     @delete(
@@ -262,7 +291,9 @@ class AdminRegistryController(Controller):
             doc_type=doc_type,
             allowed=False,
             changed=changed,
-            version=await registry_service.version(),
+            version=await _changed(
+                registry_service, operator, "authorization_denied", f"{issuer}:{doc_type}"
+            ),
         )
 
     # -- revocation URLs ----------------------------------------------------------------
@@ -288,7 +319,9 @@ class AdminRegistryController(Controller):
         """Allow a CRL URL or an OCSP responder (``changed`` false if it already was)."""
         changed = await registry_service.add_revocation_url(data.url, data.kind)
         return s.RevocationUrlChanged(
-            url=data.url, changed=changed, version=await registry_service.version()
+            url=data.url,
+            changed=changed,
+            version=await _changed(registry_service, operator, "revocation_url_added", data.url),
         )
 
     @delete("/revocation-urls", operation_id="RemoveRegistryRevocationUrl", status_code=200)
@@ -298,5 +331,7 @@ class AdminRegistryController(Controller):
         """Stop contacting ``?url=``."""
         await registry_service.remove_revocation_url(url)
         return s.RevocationUrlChanged(
-            url=url, changed=True, version=await registry_service.version()
+            url=url,
+            changed=True,
+            version=await _changed(registry_service, operator, "revocation_url_removed", url),
         )
