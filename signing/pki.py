@@ -360,7 +360,10 @@ class DemoPki:
                                     "access_location": _uri(self.ocsp_url(issuer)),
                                 }
                             ]
-                            if self._settings.ocsp_in_aia
+                            # Note: not in the TSA's own certificate: with it there,
+                            # pyHanko's embedding of our time-stamp tokens sometimes
+                            # takes seconds (asn1crypto re-tags the token's tree).
+                            if self._settings.ocsp_in_aia and kind != "tsa"
                             else []
                         ),
                         {
