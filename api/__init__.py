@@ -1,6 +1,7 @@
 """JSON HTTP API under ``/api/v1``: thin controllers over the domain services."""
 
 from api.accounts import AuthController, MeController
+from api.admin import AdminRegistryController
 from api.agency import AgencyController, IssuerStatusController
 from api.counter import CounterController
 from api.csc import CscController
@@ -25,7 +26,7 @@ from api.shares import (
     SharedController,
 )
 from api.signatures import SignatureController
-from api.verification import VerificationController
+from api.verification import SharedReportController, VerificationController
 
 ROUTES = [
     AuthController,
@@ -39,6 +40,8 @@ ROUTES = [
     SignatureController,
     CscController,
     VerificationController,
+    SharedReportController,
+    AdminRegistryController,
     ShareController,
     SharedController,
     AccessLogController,

@@ -21,7 +21,9 @@ from vault.blobs.api import BlobStore
 from vault.db import Database
 from verification import Verifier
 from verification.documents import StoredDocuments
-from verification.registry_db import DatabaseRegistrySource
+from verification.operators import Operator, OperatorTokens
+from verification.registry_db import DatabaseRegistrySource, RegistryService
+from verification.report_pdf import SealedReports
 
 Vault: TypeAlias = NamedDependency[VaultService]
 Accounts: TypeAlias = NamedDependency[AccountService]
@@ -44,3 +46,7 @@ AccessLogDep: TypeAlias = NamedDependency[AccessLog]
 ShareMissLimit: TypeAlias = NamedDependency[RateLimiter]
 OptionalPrincipal: TypeAlias = NamedDependency[Principal | None]
 Notifications: TypeAlias = NamedDependency[NotificationService]
+SealedReportsDep: TypeAlias = NamedDependency[SealedReports]
+OperatorTokensDep: TypeAlias = NamedDependency[OperatorTokens]
+OperatorDep: TypeAlias = NamedDependency[Operator]
+RegistryServiceDep: TypeAlias = NamedDependency[RegistryService]

@@ -25,6 +25,8 @@ from signing.citizen import (
 )
 from vault import errors as v
 from verification import errors as vf
+from verification import operators as op
+from verification import registry_db as rg
 from verification.deposits import DepositRejected
 
 log = structlog.get_logger("kho.api")
@@ -222,6 +224,48 @@ DOMAIN: dict[type[Exception], Row] = {
         "The agency is not registered to issue this document type",
         lambda e: {"doc_type": e.doc_type},
     ),
+    rg.InvalidCertificate: (
+        422,
+        "invalid-certificate",
+        "Not a usable X.509 certificate",
+        lambda e: {},
+    ),
+    rg.InvalidRegistryEntry: (
+        422,
+        "invalid-registry-entry",
+        "The registry entry is not valid",
+        lambda e: {"field": e.field},
+    ),
+    rg.AnchorExists: (
+        409,
+        "already-exists",
+        "The certificate is already in the registry",
+        lambda e: {},
+    ),
+    rg.IssuerExists: (409, "already-exists", "An issuer with this code exists", lambda e: {}),
+    rg.DocumentTypeExists: (
+        409,
+        "already-exists",
+        "A document type with this code exists",
+        lambda e: {},
+    ),
+    rg.DocumentTypeInUse: (
+        409,
+        "document-type-in-use",
+        "Issuers are still authorized for this document type",
+        lambda e: {"issuers": list(e.issuers)},
+    ),
+    rg.UnknownAnchor: (404, "not-found", "Not found", lambda e: {}),
+    rg.UnknownIssuer: (404, "not-found", "Not found", lambda e: {}),
+    rg.UnknownDocumentType: (404, "not-found", "Not found", lambda e: {}),
+    rg.UnknownRevocationUrl: (404, "not-found", "Not found", lambda e: {}),
+    op.UnknownOperatorToken: (404, "not-found", "Not found", lambda e: {}),
+    op.InvalidOperatorToken: (
+        422,
+        "invalid-input",
+        "The input is not valid",
+        lambda e: {"field": e.field},
+    ),
     vf.VerificationUnavailable: (
         503,
         "verification-unavailable",
@@ -331,6 +375,16 @@ DOMAIN: dict[type[Exception], Row] = {
 
 _SAFE_DETAIL = (
     DepositRejected,
+    rg.InvalidCertificate,
+    rg.InvalidRegistryEntry,
+    rg.AnchorExists,
+    rg.IssuerExists,
+    rg.DocumentTypeExists,
+    rg.DocumentTypeInUse,
+    rg.UnknownAnchor,
+    rg.UnknownIssuer,
+    rg.UnknownDocumentType,
+    rg.UnknownRevocationUrl,
     vf.IssuerNotAuthorized,
     sg.ScanUnusable,
     sg.PdfEncrypted,

@@ -1,7 +1,10 @@
-"""The demo PKI's public endpoints: CA certificates, CRLs and the RFC 3161 TSA."""
+"""The demo PKI's public endpoints: CA certificates, CRLs, OCSP and the RFC 3161 TSA."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import urllib.parse
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -13,6 +16,14 @@ from signing import CA_NAMES
 
 _MEDIA = {"crl": "application/pkix-crl", "crt": "application/pkix-cert"}
 MAX_TSA_REQUEST = 64 * 1024
+MAX_OCSP_REQUEST = 16 * 1024
+_OCSP_HEADERS = {"Cache-Control": "no-cache"}
+
+
+def _ca(ca: str) -> str:
+    if ca not in CA_NAMES:
+        raise ApiProblem(404, "not-found", "Not found")
+    return ca
 
 
 class PkiController(Controller):
@@ -28,6 +39,45 @@ class PkiController(Controller):
             raise ApiProblem(404, "not-found", "Not found")
         body = await (signing.crl(ca) if ext == "crl" else signing.ca_certificate(ca))
         return Response(body, media_type=_MEDIA[ext])
+
+    @get("/pki/{ca:str}/ocsp/{encoded:path}", operation_id="OcspGet", cache=False)
+    async def ocsp_get(
+        self, signing: Signing, ca: FromPath[str], encoded: FromPath[str]
+    ) -> Response[bytes]:
+        """OCSP over GET (RFC 6960 appendix A.1): the URL-encoded base64 of the DER
+        ``OCSPRequest`` after ``/pki/{ca}/ocsp/``.  A request that does not decode gets
+        the OCSP ``malformedRequest`` answer (HTTP 200, as the RFC has it)."""
+        _ca(ca)
+        raw = urllib.parse.unquote(encoded.lstrip("/"))
+        try:
+            der = base64.b64decode(
+                raw + "=" * (-len(raw) % 4),
+                altchars=b"-_" if "-" in raw or "_" in raw else None,
+                validate=True,
+            )
+        except (binascii.Error, ValueError):
+            der = b""
+        body = await signing.ocsp(ca, der[:MAX_OCSP_REQUEST])
+        return Response(body, media_type="application/ocsp-response", headers=_OCSP_HEADERS)
+
+    @post(
+        "/pki/{ca:str}/ocsp",
+        operation_id="OcspPost",
+        status_code=200,
+        request_max_body_size=MAX_OCSP_REQUEST,
+    )
+    async def ocsp_post(
+        self, request: Request[Any, Any, Any], signing: Signing, ca: FromPath[str]
+    ) -> Response[bytes]:
+        """OCSP over POST (RFC 6960 appendix A.1): ``application/ocsp-request`` in,
+        ``application/ocsp-response`` out."""
+        _ca(ca)
+        if request.headers.get("content-type", "").split(";")[0].strip() != (
+            "application/ocsp-request"
+        ):
+            raise ApiProblem(415, "unsupported-media-type", "Send an application/ocsp-request body")
+        body = await signing.ocsp(ca, await request.body())
+        return Response(body, media_type="application/ocsp-response", headers=_OCSP_HEADERS)
 
     @post("/tsa", operation_id="TimeStamp", status_code=200, request_max_body_size=MAX_TSA_REQUEST)
     async def timestamp(self, request: Request[Any, Any, Any], signing: Signing) -> Response[bytes]:

@@ -55,7 +55,7 @@ from signing.csc.remote import ClientCredentials, RemoteProvider
 from signing.csc.store import DatabaseCredentialStore
 from signing.http import HttpLoop
 from signing.keys.pkcs11 import Pkcs11KeyStore
-from signing.receipts import DepositReceipts
+from signing.receipts import SERVICE_CODE, SERVICE_NAME, DepositReceipts
 from signing.revocation import HttpCrlFetcher, OutsideTrust, RevocationGatherer
 from signing.tsa import HttpTimeStamper
 from vault import AccountService, Database, LocalKeyRing, VaultLimits, VaultService
@@ -63,6 +63,7 @@ from vault.blobs.api import BlobStore
 from vault.errors import AuthenticationFailed
 from vault.keys import KeyRing
 from verification import (
+    InMemoryOcspSource,
     InMemoryRevocationSource,
     SandboxPool,
     SandboxSettings,
@@ -71,7 +72,9 @@ from verification import (
 )
 from verification.documents import StoredDocuments
 from verification.errors import VerificationUnavailable
+from verification.operators import OperatorTokens
 from verification.registry_db import DatabaseRegistrySource, RegistryService
+from verification.report_pdf import SealedReports
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
@@ -125,6 +128,22 @@ def build_dispatcher(settings: Settings, database: Database, keyring: KeyRing) -
             retention_days=settings.notify_retention_days,
         ),
     )
+
+
+class ServiceSeal:
+    """Kho's own service seal (the deposit receipts' credential) as the verification
+    report's ``ReportSeal``."""
+
+    def __init__(self, signing: SigningService) -> None:
+        self._signing = signing
+
+    async def seal(self, pdf: bytes) -> bytes:
+        return await self._signing.seal_for_agency(
+            pdf,
+            agency_code=SERVICE_CODE,
+            agency_name=SERVICE_NAME,
+            reason="Báo cáo xác minh giấy tờ / Document verification report",
+        )
 
 
 class Services:
@@ -200,6 +219,8 @@ class Services:
         )
         self.receipts = DepositReceipts(self.signing)
         self.registry = RegistryService(self.database)
+        self.sealed_reports = SealedReports(ServiceSeal(self.signing), self.registry_source)
+        self.operator_tokens = OperatorTokens(self.database)
         self._verifier: Verifier | None = None
         self._stored: StoredDocuments | None = None
         self._verifier_lock = asyncio.Lock()
@@ -226,18 +247,22 @@ class Services:
 
     async def verifier(self) -> Verifier:
         """The verification pipeline, started on first use: its sandbox workers and the
-        demo PKI's CRLs (served to it in process, never fetched over HTTP)."""
+        demo PKI's CRLs and OCSP responders (served to it in process, never over HTTP)."""
         async with self._verifier_lock:
             if self._verifier is None:
                 pki = await self.signing.ready()
                 revocation = InMemoryRevocationSource(
                     {pki.crl_url(ca): functools.partial(pki.crl, ca) for ca in CA_NAMES}
                 )
+                ocsp = InMemoryOcspSource(
+                    {pki.ocsp_url(ca): functools.partial(pki.ocsp, ca) for ca in CA_NAMES}
+                )
                 pool = SandboxPool(SandboxSettings(workers=self.settings.verify_workers))
                 await pool.start()
                 self._verifier = Verifier(
                     self.registry_source,
                     revocation,
+                    ocsp=ocsp,
                     analyser=pool,
                     settings=VerifierSettings(
                         revocation_policy=(
@@ -404,6 +429,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "registry_source": const(svc.registry_source),
             "verifier_factory": const(svc.verifier),
             "receipts": const(svc.receipts),
+            "sealed_reports": const(svc.sealed_reports),
+            "operator_tokens": const(svc.operator_tokens),
+            "registry_service": const(svc.registry),
             "public_verify_limit": const(svc.public_verify_limit),
             "shares": const(svc.shares),
             "requests": const(svc.requests),

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from kho.app import Services, configure_logging, create_app
-from kho.registry_cli import add_registry_parser, register_agency_issuer
+from kho.registry_cli import add_admin_parser, add_registry_parser, register_agency_issuer
 from kho.settings import Settings, SettingsError
 from vault.errors import VaultError
 from verification.registry_db import RegistryError
@@ -299,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_async(_worker))
 
     add_registry_parser(sub)
+    add_admin_parser(sub)
 
     pki = sub.add_parser("pki", help="the demo PKI").add_subparsers(dest="sub", required=True)
     p = pki.add_parser("export-root", help="print the demo root CA certificate (PEM)")

@@ -11,9 +11,11 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from uuid import UUID
 
 from kho.app import Services
 from signing import CA_NAMES
+from verification.operators import OperatorTokenError, OperatorTokens
 from verification.registry import Issuer, IssuerMatch
 from verification.registry_db import (
     AnchorRole,
@@ -43,6 +45,7 @@ async def ensure_demo_registry(services: Services) -> None:
         )
     for ca in CA_NAMES:
         await registry.add_revocation_url(pki.crl_url(ca))
+        await registry.add_revocation_url(pki.ocsp_url(ca), kind="ocsp")
 
 
 async def register_agency_issuer(
@@ -173,13 +176,13 @@ async def _deny(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _urls_list(services: Services, args: argparse.Namespace) -> int:
-    for url in await registry_of(services).list_revocation_urls():
+    for url in await registry_of(services).list_revocation_urls(args.kind):
         print(url)
     return 0
 
 
 async def _urls_add(services: Services, args: argparse.Namespace) -> int:
-    changed = await registry_of(services).add_revocation_url(args.url)
+    changed = await registry_of(services).add_revocation_url(args.url, args.kind or "crl")
     print(f"{'allowed' if changed else 'already allowed'}: {args.url}")
     return 0
 
@@ -201,13 +204,49 @@ async def _demo(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _token_create(services: Services, args: argparse.Namespace) -> int:
+    token, secret = await OperatorTokens(services.database).create(
+        args.name, ttl_days=args.ttl_days
+    )
+    # security: the secret is shown this once; only its hash is stored.
+    print(secret)
+    print(
+        f"operator token {token.id} for {token.name!r}, scope admin, "
+        f"expires {token.expires_at:%Y-%m-%d}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _token_list(services: Services, args: argparse.Namespace) -> int:
+    for t in await OperatorTokens(services.database).list():
+        state = (
+            f"revoked {t.revoked_at:%Y-%m-%d}"
+            if t.revoked_at
+            else f"expires {t.expires_at:%Y-%m-%d}"
+        )
+        print(f"{t.id}  {' '.join(sorted(t.scopes)):<6} {state:<20} {t.name}")
+    return 0
+
+
+async def _token_revoke(services: Services, args: argparse.Namespace) -> int:
+    try:
+        token_id = UUID(args.id)
+    except ValueError:
+        print(f"error: {args.id!r} is not a token id", file=sys.stderr)
+        return 2
+    await OperatorTokens(services.database).revoke(token_id)
+    print(f"revoked {token_id}")
+    return 0
+
+
 def _handled(fn: Command) -> Command:
     """Registry errors are the operator's to fix: one line on stderr, exit status 2."""
 
     async def run(services: Services, args: argparse.Namespace) -> int:
         try:
             return await fn(services, args)
-        except RegistryError as exc:
+        except (RegistryError, OperatorTokenError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         except OSError as exc:
@@ -293,10 +332,12 @@ def add_registry_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     urls = registry.add_parser("urls", help="allowed revocation (CRL) URLs").add_subparsers(
         dest="sub", required=True
     )
-    p = urls.add_parser("list", help="list allowed CRL URLs")
+    p = urls.add_parser("list", help="list allowed CRL URLs and OCSP responders")
+    p.add_argument("--kind", choices=["crl", "ocsp"])
     p.set_defaults(func=_async(_urls_list))
-    p = urls.add_parser("add", help="allow fetching a CRL from this URL")
+    p = urls.add_parser("add", help="allow fetching a CRL (or asking an OCSP responder)")
     p.add_argument("--url", required=True)
+    p.add_argument("--kind", choices=["crl", "ocsp"], help="default: crl")
     p.set_defaults(func=_async(_urls_add))
     p = urls.add_parser("remove", help="stop fetching from this URL")
     p.add_argument("--url", required=True)
@@ -307,6 +348,25 @@ def add_registry_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     p = registry.add_parser("version", help="print the registry version")
     p.set_defaults(func=_async(_version))
+
+
+def add_admin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``kho admin token create|list|revoke``: operator tokens for the admin API."""
+    admin = sub.add_parser("admin", help="operators of the admin API").add_subparsers(
+        dest="admin_command", required=True
+    )
+    tokens = admin.add_parser("token", help="operator bearer tokens (scope admin)").add_subparsers(
+        dest="sub", required=True
+    )
+    p = tokens.add_parser("create", help="make a token and print it once")
+    p.add_argument("--name", required=True, help="who holds it")
+    p.add_argument("--ttl-days", type=int, default=90)
+    p.set_defaults(func=_async(_token_create))
+    p = tokens.add_parser("list", help="list tokens (never their secrets)")
+    p.set_defaults(func=_async(_token_list))
+    p = tokens.add_parser("revoke", help="revoke a token by id")
+    p.add_argument("id")
+    p.set_defaults(func=_async(_token_revoke))
 
 
 def main(argv: list[str] | None = None) -> int:

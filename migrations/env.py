@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import sharing.db  # noqa: F401 — registers the sharing tables
 import sharing.notify.db as _notify_tables  # noqa: F401 — registers the notification tables
 import signing.citizen  # noqa: F401 — registers the signing tables on the metadata
+import verification.operators
 import verification.registry_db  # noqa: F401 — registers the trust registry tables
 from sharing import filing_tables  # noqa: F401 — registers the procedure and filing tables
 from vault.db import Base

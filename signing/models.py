@@ -53,3 +53,8 @@ class PkiSettings(msgspec.Struct, frozen=True, kw_only=True):
     leaf_validity_days: int = 3 * 365
     crl_validity_seconds: int = 7 * 24 * 3600
     crl_refresh_seconds: int = 24 * 3600
+    ocsp_validity_seconds: int = 3600
+    ocsp_in_aia: bool = True
+    """Name the OCSP responder in new certificates' AIA.  Turn off only where nothing
+    serves ``base_url`` (offline tests): NSS rejects a certificate whose named responder
+    it cannot reach, even with poppler's ``-no-ocsp``."""

@@ -2,8 +2,11 @@
 
 Certificates and CRLs are built with asn1crypto and signed through a ``KeyStore``, so
 the CA keys are in custody like every other key (they can live in an HSM too).  Every
-certificate a CA issues names ``{base_url}/pki/{ca}.crl`` (CRL distribution point) and
-``{base_url}/pki/{ca}.crt`` (AIA caIssuers); Kho serves both.
+certificate a CA issues names ``{base_url}/pki/{ca}.crl`` (CRL distribution point),
+``{base_url}/pki/{ca}.crt`` (AIA caIssuers) and ``{base_url}/pki/{ca}/ocsp`` (AIA OCSP,
+for certificates issued since OCSP was added; older ones keep their CRL); Kho serves all
+three.  The OCSP responder (``DemoPki.ocsp``) is the CA itself: responses are signed with
+the CA's key, so a client needs no delegated responder certificate.
 
 Layout of ``directory``::
 
@@ -32,8 +35,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+from asn1crypto import core as asn1_core
 from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
@@ -119,6 +124,9 @@ class DemoPki:
 
     def ca_url(self, ca: str) -> str:
         return f"{self._settings.base_url}/pki/{ca}.crt"
+
+    def ocsp_url(self, ca: str) -> str:
+        return f"{self._settings.base_url}/pki/{ca}/ocsp"
 
     # -- hierarchy ----------------------------------------------------------------------
 
@@ -345,10 +353,23 @@ class DemoPki:
                     "extn_id": "authority_information_access",
                     "critical": False,
                     "extn_value": [
+                        *(
+                            [
+                                {
+                                    "access_method": "ocsp",
+                                    "access_location": _uri(self.ocsp_url(issuer)),
+                                }
+                            ]
+                            # Note: not in the TSA's own certificate: with it there,
+                            # pyHanko's embedding of our time-stamp tokens sometimes
+                            # takes seconds (asn1crypto re-tags the token's tree).
+                            if self._settings.ocsp_in_aia and kind != "tsa"
+                            else []
+                        ),
                         {
                             "access_method": "ca_issuers",
                             "access_location": _uri(self.ca_url(issuer)),
-                        }
+                        },
                     ],
                 },
             ]
@@ -486,6 +507,100 @@ class DemoPki:
         ).dump()
         return der
 
+    def ocsp(self, ca: str, request: bytes) -> bytes:
+        """The CA's OCSP answer (DER ``OCSPResponse``, RFC 6960) to a DER ``OCSPRequest``.
+
+        Each requested certificate is ``good`` when this CA issued it and has not
+        revoked it, ``revoked`` (time and reason) when it has, and ``unknown`` when the
+        CA never issued that serial or the request names another issuer.  A request
+        that does not parse gets ``malformedRequest``; a nonce is echoed.  Responses are
+        signed by the CA itself (responder id by key hash) and valid for
+        ``ocsp_validity_seconds``; revocations are read afresh on every request, so one
+        made by another process shows at once.  ``UnknownCredential`` for a name that
+        is not a CA."""
+        if ca not in CA_NAMES:
+            raise UnknownCredential(ca)
+        try:
+            req = asn1_ocsp.OCSPRequest.load(request)
+            tbs = req["tbs_request"]
+            singles = list(tbs["request_list"])
+            nonce = next(
+                (
+                    e["extn_value"]
+                    for e in (tbs["request_extensions"] or ())
+                    if e["extn_id"].native == "nonce"
+                ),
+                None,
+            )
+            ids = [
+                (s["req_cert"], s["req_cert"]["hash_algorithm"]["algorithm"].native)
+                for s in singles
+            ]
+            serials = [cid["serial_number"].native for cid, _ in ids]
+        except (ValueError, TypeError, KeyError):
+            return _ocsp_error("malformed_request")
+        if not 1 <= len(ids) <= 32:
+            return _ocsp_error("malformed_request")
+        cred = self.credential(ca)
+        ca_cert = asn1_x509.Certificate.load(cred.certificate)
+        revoked = {e["serial"]: e for e in self._revocations(ca)}
+        # Note: DER GeneralizedTime without fractions (strict parsers reject them).
+        now = self._clock().replace(microsecond=0)
+        this_update = now - timedelta(seconds=1)
+        next_update = now + timedelta(seconds=self._settings.ocsp_validity_seconds)
+        responses = []
+        for (cert_id, algorithm), serial in zip(ids, serials, strict=True):
+            status: asn1_ocsp.CertStatus
+            ours = algorithm in _OCSP_HASHES and (
+                cert_id["issuer_name_hash"].native
+                == hashlib.new(algorithm, ca_cert.subject.dump()).digest()
+                and cert_id["issuer_key_hash"].native
+                == hashlib.new(algorithm, ca_cert.public_key["public_key"].contents[1:]).digest()
+            )
+            if ours and serial in revoked:
+                entry = revoked[serial]
+                status = asn1_ocsp.CertStatus(
+                    name="revoked",
+                    value={
+                        "revocation_time": datetime.fromisoformat(entry["revoked_at"]).replace(
+                            microsecond=0
+                        ),
+                        "revocation_reason": entry["reason"],
+                    },
+                )
+            elif ours and (self._dir / "issued" / ca / f"{serial:x}.crt").exists():
+                status = asn1_ocsp.CertStatus(name="good", value=asn1_core.Null())
+            else:
+                status = asn1_ocsp.CertStatus(name="unknown", value=asn1_core.Null())
+            responses.append(
+                {
+                    "cert_id": cert_id,
+                    "cert_status": status,
+                    "this_update": this_update,
+                    "next_update": next_update,
+                }
+            )
+        data: dict[str, Any] = {
+            "responder_id": asn1_ocsp.ResponderId(name="by_key", value=ca_cert.public_key.sha1),
+            "produced_at": now,
+            "responses": responses,
+        }
+        if nonce is not None:
+            data["response_extensions"] = [{"extn_id": "nonce", "extn_value": nonce}]
+        tbs_data = asn1_ocsp.ResponseData(data)
+        sig_alg = {"algorithm": self._signature_algorithm(cred.key_id)}
+        signature = self._keys.sign(cred.key_id, tbs_data.dump(), sig_alg["algorithm"])  # type: ignore[arg-type]
+        basic = asn1_ocsp.BasicOCSPResponse(
+            {"tbs_response_data": tbs_data, "signature_algorithm": sig_alg, "signature": signature}
+        )
+        der: bytes = asn1_ocsp.OCSPResponse(
+            {
+                "response_status": "successful",
+                "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
+            }
+        ).dump()
+        return der
+
     def validation_material(self) -> ValidationMaterial:
         """The root as trust anchor, the CA and TSA certificates and fresh CRLs of every CA:
         everything needed to validate (and embed for B-LT) without fetching."""
@@ -497,6 +612,14 @@ class DemoPki:
             ),
             crls=tuple(self.crl(ca) for ca in CA_NAMES),
         )
+
+
+_OCSP_HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
+
+
+def _ocsp_error(status: str) -> bytes:
+    der: bytes = asn1_ocsp.OCSPResponse({"response_status": status}).dump()
+    return der
 
 
 def fingerprint(der: bytes) -> str:

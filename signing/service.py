@@ -104,8 +104,10 @@ class SigningService:
         agency_code: str,
         agency_name: str,
         level: PadesLevel | None = None,
+        reason: str = "Kết quả giải quyết thủ tục hành chính",
     ) -> bytes:
-        """Seal ``pdf`` with the agency's seal (an incremental update).
+        """Seal ``pdf`` with the agency's seal (an incremental update); ``reason`` is
+        the signature's stated reason.
 
         ``level=None`` is the default of DESIGN.md: B-LT, or B-T when no revocation data
         is reachable (e.g. an outside TSA whose chain Kho cannot vouch for); an explicit
@@ -123,7 +125,7 @@ class SigningService:
             pdf,
             credential,
             level,
-            reason="Kết quả giải quyết thủ tục hành chính",
+            reason=reason,
             outside=await self._outside_trust(level),
         )
 
@@ -179,6 +181,11 @@ class SigningService:
     async def crl(self, ca: str) -> bytes:
         pki = await self.ready()
         return await anyio.to_thread.run_sync(pki.crl, ca)
+
+    async def ocsp(self, ca: str, request: bytes) -> bytes:
+        """The CA's OCSP answer (DER) to a DER ``OCSPRequest`` (see ``DemoPki.ocsp``)."""
+        pki = await self.ready()
+        return await anyio.to_thread.run_sync(pki.ocsp, ca, request)
 
     async def ca_certificate(self, ca: str) -> bytes:
         pki = await self.ready()

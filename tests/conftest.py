@@ -53,6 +53,7 @@ TABLES = [
     "signing_sessions",
     "audit_events",
     "tokens",
+    "operator_tokens",
     "officials",
     "documents",
     "owners",

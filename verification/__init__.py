@@ -11,7 +11,8 @@ Public surface (everything else is internal)::
     registry_db RegistryService(db) (the operator's CRUD, versioned),
                 DatabaseRegistrySource(db) (RegistrySource, cached per version)
     documents   StoredDocuments(vault, verifier): reports of papers in the vault
-    revocation  RevocationSource (Protocol), InMemoryRevocationSource, UrlRevocationSource
+    revocation  RevocationSource (Protocol), InMemoryRevocationSource, UrlRevocationSource,
+                OcspSource (Protocol), InMemoryOcspSource, UrlOcspSource, OcspCache
     sandbox     SandboxPool(SandboxSettings(...)), InProcessAnalyser, Analyser (Protocol)
     pipeline    Verifier(registry, revocation, analyser=..., settings=VerifierSettings(...))
                 await .verify(pdf, doc_type=..., expected_sha256=..., issuer_status=...)
@@ -44,8 +45,13 @@ from verification.registry import (
     TrustRegistry,
 )
 from verification.revocation import (
+    InMemoryOcspSource,
     InMemoryRevocationSource,
+    OcspAnswer,
+    OcspCache,
+    OcspSource,
     RevocationSource,
+    UrlOcspSource,
     UrlRevocationSource,
 )
 from verification.sandbox import Analyser, InProcessAnalyser, SandboxPool, SandboxSettings
@@ -56,6 +62,7 @@ __all__ = [
     "Analyser",
     "Coverage",
     "DocumentType",
+    "InMemoryOcspSource",
     "InMemoryRegistrySource",
     "InMemoryRevocationSource",
     "InProcessAnalyser",
@@ -63,6 +70,9 @@ __all__ = [
     "IssuerMatch",
     "IssuerStatus",
     "ModificationLevel",
+    "OcspAnswer",
+    "OcspCache",
+    "OcspSource",
     "PadesLevel",
     "Reason",
     "RegistrySource",
@@ -75,6 +85,7 @@ __all__ = [
     "SignatureReport",
     "Signer",
     "TrustRegistry",
+    "UrlOcspSource",
     "UrlRevocationSource",
     "Verdict",
     "VerificationError",

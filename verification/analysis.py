@@ -135,6 +135,12 @@ class SignatureFacts(msgspec.Struct, frozen=True, kw_only=True):
     modification_level: ModificationLevel = "OTHER"
     docmdp_ok: bool | None = None
     level: PadesLevel = "B-B"
+    serial: str | None = None
+    """The signer certificate's serial (decimal: msgpack carries no 126-bit ints), the OCSP responders its AIA names and the CA
+    certificates (DER) of its validated path, anchor first: the parent asks the
+    allow-listed responders (``verification.revocation.OcspCache``)."""
+    ocsp_urls: tuple[str, ...] = ()
+    ca_chain: tuple[bytes, ...] = ()
 
 
 class TimestampFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -539,6 +545,9 @@ async def _signature(
         modification_level=_modification(status),
         docmdp_ok=status.docmdp_ok,
         level=level,
+        serial=str(cert.serial_number),
+        ocsp_urls=tuple(cert.ocsp_urls),
+        ca_chain=tuple(c.dump() for c in path[:-1]),
     )
 
 

@@ -24,14 +24,20 @@ class StoredDocuments:
 
     async def verify(self, owner_id: UUID, document_id: UUID, actor: Actor) -> VerificationReport:
         """Raises ``DocumentNotFound`` (missing or another owner's document)."""
+        return (await self.verify_document(owner_id, document_id, actor))[1]
+
+    async def verify_document(
+        self, owner_id: UUID, document_id: UUID, actor: Actor
+    ) -> tuple[Document, VerificationReport]:
+        """The document and its report; raises ``DocumentNotFound``."""
         doc = await self._vault.get_document(owner_id, document_id)
         if doc.content_type != PDF:
-            return unsigned_image(doc)
+            return doc, unsigned_image(doc)
         stream = await self._vault.open_content(
             owner_id, document_id, actor, action="document_verified"
         )
         pdf = b"".join([chunk async for chunk in stream.chunks])
-        return await self._verifier.verify(
+        return doc, await self._verifier.verify(
             pdf,
             doc_type=doc.doc_type,
             expected_sha256=doc.sha256,

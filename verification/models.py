@@ -111,6 +111,10 @@ class SignatureReport(msgspec.Struct, frozen=True, kw_only=True):
     trusted: bool
     verdict: Verdict
     judged_at: datetime | None = None
+    revocation_source: Literal["ocsp", "crl"] | None = None
+    """Where ``revocation`` came from: ``ocsp`` (an allow-listed responder of the
+    registry's CAs answered for the signer) or ``crl`` (the registry's CRLs or the
+    revocation data embedded in the PDF); ``None`` when revocation was not settled."""
 
 
 class IssuerStatus(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import msgspec
+from asn1crypto import x509 as asn1_x509
 
 from verification.analysis import Analysis, Material, Request, SignatureFacts
 from verification.models import (
@@ -43,7 +44,13 @@ from verification.models import (
 )
 from verification.reasons import ordered, reason, verdict_of
 from verification.registry import RegistrySource, TrustRegistry
-from verification.revocation import CrlCache, RevocationSnapshot, RevocationSource
+from verification.revocation import (
+    CrlCache,
+    OcspCache,
+    OcspSource,
+    RevocationSnapshot,
+    RevocationSource,
+)
 from verification.sandbox import Analyser, SandboxPool
 
 RevocationPolicy = Literal["hard-fail", "soft-fail"]
@@ -58,11 +65,14 @@ class VerifierSettings(msgspec.Struct, frozen=True, kw_only=True):
     signature fails (``revocation.unavailable`` is an error); ``soft-fail``: the answer
     is indeterminate.  (Revocation is always *checked*; neither policy skips it.)
     ``cache_size``: analyses kept in the LRU; ``crl_max_age_seconds``: how long a CRL
-    is used before it is fetched again (never past its ``nextUpdate``)."""
+    is used before it is fetched again (never past its ``nextUpdate``);
+    ``ocsp_max_age_seconds``: the same for an OCSP answer (a revocation the responder
+    knows shows within this time, whatever the CRLs say)."""
 
     revocation_policy: RevocationPolicy = "hard-fail"
     cache_size: int = 4096
     crl_max_age_seconds: float = 300.0
+    ocsp_max_age_seconds: float = 60.0
 
 
 def utc_now() -> datetime:
@@ -90,6 +100,16 @@ def _fresh_until(analysis: Analysis, validated_at: datetime) -> datetime | None:
     return min(ends, default=None)
 
 
+class _Ocsp(msgspec.Struct, frozen=True):
+    """What the allow-listed OCSP responders said about one signature's chain:
+    ``revoked_at`` when any certificate of it is revoked; ``chain_good`` when every
+    certificate below the anchor was answered good; ``leaf_good`` for the signer's."""
+
+    revoked_at: datetime | None = None
+    chain_good: bool = False
+    leaf_good: bool = False
+
+
 class Verifier:
     """Verifies PDFs against the trust registry; see the module docstring.
 
@@ -105,17 +125,37 @@ class Verifier:
         analyser: Analyser | None = None,
         settings: VerifierSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
+        ocsp: OcspSource | None = None,
     ) -> None:
+        """``ocsp``: asks the registry's allow-listed OCSP responders about each
+        signer's chain (answers kept until their ``nextUpdate``); an OCSP "revoked"
+        wins over an older CRL, an all-"good" chain settles what missing CRLs left
+        open, and without an answer the CRLs (and embedded data) decide."""
         self._registry = registry
         self._settings = settings or VerifierSettings()
         self._crls = CrlCache(
             revocation, max_age=timedelta(seconds=self._settings.crl_max_age_seconds), clock=clock
         )
+        self._ocsp = (
+            OcspCache(
+                ocsp, max_age=timedelta(seconds=self._settings.ocsp_max_age_seconds), clock=clock
+            )
+            if ocsp is not None
+            else None
+        )
+        self._ca_parsed: dict[bytes, tuple[tuple[str, ...], int]] = {}
+
         self._analyser: Analyser = analyser or SandboxPool()
         self._clock = clock
         self._cache: OrderedDict[tuple[str, int, str, str], _Cached] = OrderedDict()
         self._reports: OrderedDict[
-            tuple[tuple[str, int, str, str], str | None, IssuerStatus | None], VerificationReport
+            tuple[
+                tuple[str, int, str, str],
+                str | None,
+                IssuerStatus | None,
+                tuple[tuple[int, _Ocsp], ...],
+            ],
+            VerificationReport,
         ] = OrderedDict()
 
     @property
@@ -132,6 +172,8 @@ class Verifier:
         if sha256 is None:
             self._cache.clear()
             self._crls.clear()
+            if self._ocsp is not None:
+                self._ocsp.clear()
             return
         for key in [k for k in self._cache if k[0] == sha256]:
             del self._cache[key]
@@ -174,6 +216,7 @@ class Verifier:
             doc_type=doc_type,
             expected_sha256=expected_sha256,
             issuer_status=issuer_status,
+            ocsp=await self._ocsp_answers(registry, cached.analysis),
         )
 
     async def cached_reports(
@@ -194,10 +237,12 @@ class Verifier:
                 out.append(None)
                 continue
             self._cache.move_to_end(key)
+            ocsp = await self._ocsp_answers(registry, cached.analysis)
             # Note: the report of a cached analysis is a pure function of the key, the
-            # type and the issuer's status; keep the ones built (only the time of the
-            # check differs), so a hot share view costs a dictionary lookup per paper.
-            rkey = (key, doc_type, issuer_status)
+            # type, the issuer's status and the OCSP answers; keep the ones built (only
+            # the time of the check differs), so a hot share view costs a dictionary
+            # lookup per paper.
+            rkey = (key, doc_type, issuer_status, tuple(sorted(ocsp.items())))
             report = self._reports.get(rkey)
             if report is None:
                 report = self._report(
@@ -207,11 +252,64 @@ class Verifier:
                     doc_type=doc_type,
                     expected_sha256=sha256,
                     issuer_status=issuer_status,
+                    ocsp=ocsp,
                 )
                 self._reports[rkey] = report
                 if len(self._reports) > self._settings.cache_size:
                     self._reports.popitem(last=False)
             out.append(msgspec.structs.replace(report, checked_at=now))
+        return out
+
+    # -- OCSP -------------------------------------------------------------------------
+
+    def _ca_facts(self, der: bytes) -> tuple[tuple[str, ...], int]:
+        """A CA certificate's OCSP URLs and serial, parsed once (hot on cached paths)."""
+        facts = self._ca_parsed.get(der)
+        if facts is None:
+            cert = asn1_x509.Certificate.load(der)
+            facts = (tuple(cert.ocsp_urls), cert.serial_number)
+            if len(self._ca_parsed) > 256:
+                self._ca_parsed.clear()
+            self._ca_parsed[der] = facts
+        return facts
+
+    async def _ocsp_answers(self, registry: TrustRegistry, analysis: Analysis) -> dict[int, _Ocsp]:
+        """Per signature index, what the allow-listed responders say about its chain
+        (only signatures whose chain reached an anchor, and only URLs on the list)."""
+        if self._ocsp is None or not registry.ocsp_urls:
+            return {}
+        allowed = set(registry.ocsp_urls)
+        out: dict[int, _Ocsp] = {}
+        for index, f in enumerate(analysis.signatures):
+            urls = [u for u in f.ocsp_urls if u in allowed]
+            if f.error is not None or f.serial is None or not f.ca_chain or not urls:
+                continue
+            if not (f.trusted or f.revocation_unavailable):
+                continue
+            leaf = await self._ocsp.status(urls[0], f.ca_chain[-1], int(f.serial))
+            if leaf is None:
+                continue
+            if leaf.status == "revoked":
+                out[index] = _Ocsp(revoked_at=leaf.revoked_at)
+                continue
+            chain_good = leaf.status == "good"
+            # Each CA below the anchor, asked of its own issuer's responder.
+            for position in range(len(f.ca_chain) - 1, 0, -1):
+                if not chain_good:
+                    break
+                ca_ocsp_urls, ca_serial = self._ca_facts(f.ca_chain[position])
+                ca_urls = [u for u in ca_ocsp_urls if u in allowed]
+                answer = (
+                    await self._ocsp.status(ca_urls[0], f.ca_chain[position - 1], ca_serial)
+                    if ca_urls
+                    else None
+                )
+                if answer is not None and answer.status == "revoked":
+                    out[index] = _Ocsp(revoked_at=answer.revoked_at)
+                    break
+                chain_good = answer is not None and answer.status == "good"
+            if index not in out:
+                out[index] = _Ocsp(chain_good=chain_good, leaf_good=leaf.status == "good")
         return out
 
     # -- facts to reasons ----------------------------------------------------------------
@@ -225,8 +323,10 @@ class Verifier:
         doc_type: str | None,
         expected_sha256: str | None,
         issuer_status: IssuerStatus | None,
+        ocsp: Mapping[int, _Ocsp] | None = None,
     ) -> VerificationReport:
         analysis = cached.analysis
+        ocsp = ocsp or {}
         reasons: list[Reason] = []
         warnings: list[Reason] = []
         signatures: list[SignatureReport] = []
@@ -284,6 +384,8 @@ class Verifier:
                         reason("signature.unsigned_changes", detail="after a document timestamp")
                     )
             for index, facts in enumerate(analysis.signatures):
+                answer = ocsp.get(index)
+                facts = _with_ocsp(facts, answer)
                 sig_reasons = self._signature_reasons(
                     index, facts, last=facts.revision == last_signed
                 )
@@ -297,7 +399,13 @@ class Verifier:
                     else None
                 )
                 signatures.append(
-                    _signature_report(facts, issuer.code if issuer else None, sig_reasons)
+                    _signature_report(
+                        facts,
+                        issuer.code if issuer else None,
+                        sig_reasons,
+                        by_ocsp=answer is not None
+                        and (answer.revoked_at is not None or answer.leaf_good),
+                    )
                 )
                 reasons.extend(sig_reasons)
             reasons.extend(self._issuer_reasons(registry, doc_type, signatures))
@@ -434,8 +542,23 @@ def _material(registry: TrustRegistry, snapshot: RevocationSnapshot) -> Material
     )
 
 
+def _with_ocsp(f: SignatureFacts, answer: _Ocsp | None) -> SignatureFacts:
+    """The facts once the OCSP answers are applied: a revocation they show wins; a
+    chain they show all good settles revocation data the validator lacked.  Nothing
+    they say ever clears a revocation the validator found."""
+    if answer is None or f.revoked:
+        return f
+    if answer.revoked_at is not None:
+        return msgspec.structs.replace(
+            f, revoked=True, revocation_date=answer.revoked_at, revocation_unavailable=False
+        )
+    if answer.chain_good and f.revocation_unavailable:
+        return msgspec.structs.replace(f, revocation_unavailable=False)
+    return f
+
+
 def _signature_report(
-    f: SignatureFacts, issuer_code: str | None, reasons: list[Reason]
+    f: SignatureFacts, issuer_code: str | None, reasons: list[Reason], *, by_ocsp: bool = False
 ) -> SignatureReport:
     if f.revoked:
         revocation: Literal["good", "revoked", "unavailable", "not_checked"] = "revoked"
@@ -462,6 +585,9 @@ def _signature_report(
         level=f.level,
         trust_path=f.trust_path,
         revocation=revocation,
+        revocation_source=(
+            ("ocsp" if by_ocsp else "crl") if revocation in ("good", "revoked") else None
+        ),
         coverage=f.coverage,
         modification_level=f.modification_level,
         intact=f.intact and f.valid,

@@ -150,12 +150,15 @@ class TrustRegistry(msgspec.Struct, frozen=True, kw_only=True):
     * ``revocation_urls``: the allow-list - CRL URLs of the registry's own CAs, the
       only URLs verification ever asks a ``RevocationSource`` about; URLs found in a
       PDF are never contacted;
+    * ``ocsp_urls``: the allow-listed OCSP responders of the registry's own CAs
+      (asked about a signer's certificate only when its AIA names one of them);
     * ``issuers`` and ``document_types``."""
 
     version: int
     anchors: tuple[bytes, ...]
     intermediates: tuple[bytes, ...] = ()
     revocation_urls: tuple[str, ...] = ()
+    ocsp_urls: tuple[str, ...] = ()
     issuers: tuple[Issuer, ...] = ()
     document_types: tuple[DocumentType, ...] = DOCUMENT_TYPES
 

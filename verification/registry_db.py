@@ -113,12 +113,17 @@ class IssuerDocTypeRow(Base):
 
 
 class RevocationUrlRow(Base):
-    """An allow-listed CRL URL (of one of the registry's own CAs)."""
+    """An allow-listed revocation URL of one of the registry's own CAs: a CRL
+    (``kind="crl"``) or an OCSP responder (``kind="ocsp"``)."""
 
     __tablename__ = "revocation_urls"
 
     url: Mapped[str] = mapped_column(String(500), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(8), server_default="crl", default="crl")
+
+
+RevocationKind = Literal["crl", "ocsp"]
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -340,7 +345,12 @@ def load_registry(session: Session) -> TrustRegistry:
     intermediates: list[bytes] = []
     for cert in certs:
         (intermediates if cert.role == "intermediate" else anchors).append(cert.certificate)
-    urls = session.execute(select(RevocationUrlRow.url).order_by(RevocationUrlRow.url)).scalars()
+    urls: list[str] = []
+    ocsp_urls: list[str] = []
+    for url, kind in session.execute(
+        select(RevocationUrlRow.url, RevocationUrlRow.kind).order_by(RevocationUrlRow.url)
+    ):
+        (ocsp_urls if kind == "ocsp" else urls).append(url)
     types = session.execute(select(DocumentTypeRow).order_by(DocumentTypeRow.code)).scalars()
     grants: dict[UUID, set[str]] = {}
     for issuer_id, doc_type in session.execute(
@@ -361,6 +371,7 @@ def load_registry(session: Session) -> TrustRegistry:
         anchors=tuple(anchors),
         intermediates=tuple(intermediates),
         revocation_urls=tuple(urls),
+        ocsp_urls=tuple(ocsp_urls),
         issuers=issuers,
         document_types=tuple(
             DocumentType(code=t.code, name_vi=t.name_vi, name_en=t.name_en) for t in types
@@ -433,13 +444,14 @@ class RegistryService:
         wanted = tuple(codes)
         await self._db.run_read(lambda session: _require_doc_types(session, wanted))
 
-    async def list_revocation_urls(self) -> list[str]:
+    async def list_revocation_urls(self, kind: RevocationKind | None = None) -> list[str]:
+        """Allow-listed URLs, of one ``kind`` or of both."""
+
         def fn(session: Session) -> list[str]:
-            return list(
-                session.execute(
-                    select(RevocationUrlRow.url).order_by(RevocationUrlRow.url)
-                ).scalars()
-            )
+            query = select(RevocationUrlRow.url).order_by(RevocationUrlRow.url)
+            if kind is not None:
+                query = query.where(RevocationUrlRow.kind == kind)
+            return list(session.execute(query).scalars())
 
         return await self._db.run_read(fn)
 
@@ -702,20 +714,24 @@ class RegistryService:
 
     # -- revocation URLs ----------------------------------------------------------------
 
-    async def add_revocation_url(self, url: str) -> bool:
-        """Allow fetching CRLs from ``url``; ``False`` when it already was allowed.
+    async def add_revocation_url(self, url: str, kind: RevocationKind = "crl") -> bool:
+        """Allow fetching CRLs (``kind="crl"``) from ``url``, or asking the OCSP
+        responder there (``kind="ocsp"``); ``False`` when it already was allowed.
+        ``InvalidRegistryEntry`` for another kind.
 
         # security: verification fetches only these URLs; add only the CRL distribution
         # points of the registry's own CAs, never a URL taken from a PDF.
         """
         url = _check_url(url)
+        if kind not in ("crl", "ocsp"):
+            raise InvalidRegistryEntry("kind", "must be crl or ocsp")
         now = self._clock()
 
         def fn(session: Session) -> bool:
             meta = _lock(session)
             if session.get(RevocationUrlRow, url) is not None:
                 return False
-            session.add(RevocationUrlRow(url=url, added_at=now))
+            session.add(RevocationUrlRow(url=url, added_at=now, kind=kind))
             _bump(meta)
             return True
 

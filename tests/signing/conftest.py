@@ -31,7 +31,9 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pki(pki_dir: Path, keyring: LocalKeyRing) -> DemoPki:
-    return DemoPki.open(pki_dir, keyring, PkiSettings(base_url=BASE_URL))
+    # Note: nothing serves http://kho.test, and NSS (pdfsig) rejects a certificate whose
+    # OCSP responder it cannot reach; tests/api/test_ocsp*.py cover the responder.
+    return DemoPki.open(pki_dir, keyring, PkiSettings(base_url=BASE_URL, ocsp_in_aia=False))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import sharing.db  # noqa: F401 — registers the sharing tables
 import sharing.notify.db as _notify_tables  # noqa: F401 — registers the notification tables
 import signing.citizen
 import signing.csc.store  # noqa: F401
+import verification.operators
 import verification.registry_db  # noqa: F401
 from sharing import filing_tables  # noqa: F401 — registers the procedure and filing tables
 from vault.db import Base
