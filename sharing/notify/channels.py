@@ -53,8 +53,11 @@ class Channel(Protocol):
     async def aclose(self) -> None: ...
 
 
-def insert_ignoring_duplicates(session: Session, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT that does nothing on a unique-constraint clash; True if a row went in."""
+def insert_ignoring_duplicates(
+    session: Session, table: Table, values: dict[str, Any] | list[dict[str, Any]]
+) -> bool:
+    """INSERT (of one row, or of many at once) that does nothing on a unique-constraint
+    clash; True if a row went in."""
     dialect = session.connection().dialect.name
     stmt = (
         postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -74,22 +77,26 @@ class InAppChannel:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def send(self, delivery: Delivery) -> None:
-        if delivery.owner_id is None:
-            raise DeliveryFailed("in-app notification without an owner", permanent=True)
-        owner_id = delivery.owner_id
-        m = delivery.message
-        values = {
+    @staticmethod
+    def values(event_id: UUID, owner_id: UUID, message: dict[str, Any]) -> dict[str, Any]:
+        """The notification row of one event (the dispatcher also writes it directly,
+        inside its fan-out transaction)."""
+        return {
             "id": uuid7(),
             "owner_id": owner_id,
-            "event_id": delivery.event_id,
-            "kind": str(m.get("kind", ""))[:40],
-            "title": str(m.get("title", ""))[:300],
-            "body": str(m.get("body", ""))[:2000],
-            "data": m.get("data") or {},
+            "event_id": event_id,
+            "kind": str(message.get("kind", ""))[:40],
+            "title": str(message.get("title", ""))[:300],
+            "body": str(message.get("body", ""))[:2000],
+            "data": message.get("data") or {},
             "created_at": utcnow(),
             "read_at": None,
         }
+
+    async def send(self, delivery: Delivery) -> None:
+        if delivery.owner_id is None:
+            raise DeliveryFailed("in-app notification without an owner", permanent=True)
+        values = self.values(delivery.event_id, delivery.owner_id, delivery.message)
 
         def tx(session: Session) -> None:
             insert_ignoring_duplicates(session, NotificationRow.__table__, values)  # type: ignore[arg-type]
