@@ -24,6 +24,7 @@ import api
 import web
 from api.auth import provide_principal
 from api.ratelimit import RateLimiter
+from api.shares import ShareViewing
 from kho import migrate
 from kho.settings import Settings
 from sharing.access import AccessLog
@@ -354,6 +355,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "requests": const(svc.requests),
             "access_log": const(svc.access_log),
             "share_miss_limit": const(svc.share_miss_limit),
+            "share_viewing": const(
+                ShareViewing(svc.shares, svc.stored_documents, svc.share_miss_limit, svc.accounts)
+            ),
             "sign_in_limit": const(svc.sign_in_limit),
             "procedures": const(svc.procedures),
             "filings": const(svc.filings),
