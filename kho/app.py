@@ -108,7 +108,9 @@ def build_dispatcher(settings: Settings, database: Database, keyring: KeyRing) -
     channels: list[Channel] = [
         InAppChannel(database),
         SmsChannel(LogSmsGateway()),
-        WebhookChannel(database, keyring, timeout=timeout),
+        WebhookChannel(
+            database, keyring, timeout=timeout, allow_private=settings.webhook_allow_private
+        ),
     ]
     if settings.smtp_url:
         channels.append(SmtpEmailChannel(settings.smtp_url, settings.smtp_from, timeout=timeout))
@@ -210,7 +212,9 @@ class Services:
         self.metrics = api.Metrics()
         self.procedures = ProcedureCatalogue(self.database)
         self.filings = FilingService(self.database)
-        self.notifications = NotificationService(self.database, self.keyring)
+        self.notifications = NotificationService(
+            self.database, self.keyring, webhook_allow_private=settings.webhook_allow_private
+        )
         self.dispatcher = build_dispatcher(settings, self.database, self.keyring)
 
     async def migrate(self) -> None:

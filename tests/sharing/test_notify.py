@@ -615,7 +615,11 @@ async def test_key_rotation_keeps_webhook_secrets_usable(services):
         only_new = rotated.only_current()  # the old master key is gone
         d = Dispatcher(
             services.database,
-            {"webhook": WebhookChannel(services.database, only_new, timeout=1.0)},
+            {
+                "webhook": WebhookChannel(
+                    services.database, only_new, timeout=1.0, allow_private=True
+                )
+            },
             NotifySettings(),
         )
         await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "x"}, agency_id=agency.id)
