@@ -39,6 +39,7 @@ from sharing.notify import (
     SmsChannel,
     SmtpEmailChannel,
     WebhookChannel,
+    forget_owner,
 )
 from sharing.procedures import ProcedureCatalogue
 from sharing.requests import RequestService
@@ -138,7 +139,9 @@ class Services:
         self.keyring: KeyRing = build_keyring(settings)
         limits = limits_from(settings)
         self.accounts = AccountService(self.database, self.keyring, limits)
-        self.vault = VaultService(self.database, self.blobs, self.keyring, limits)
+        self.vault = VaultService(
+            self.database, self.blobs, self.keyring, limits, on_owner_deleted=[forget_owner]
+        )
         pki_dir = settings.data_dir / "pki"
         self.signing_http = HttpLoop()
         keys: SoftwareDigestKeyStore | Pkcs11KeyStore = (

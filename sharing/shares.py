@@ -52,8 +52,18 @@ from sharing.models import (
     ShareStatus,
     Viewer,
 )
-from vault import Actor, ContentStream, Database, Document, VaultService, audit, outbox, validation
-from vault.db import AgencyRow, Base, DocumentRow, utcnow
+from vault import (
+    Actor,
+    ContentStream,
+    Database,
+    Document,
+    OwnerStatus,
+    VaultService,
+    audit,
+    outbox,
+    validation,
+)
+from vault.db import AgencyRow, Base, DocumentRow, OwnerRow, utcnow
 from vault.documents import DOCUMENT_VIEW, view_to_document
 from vault.errors import AgencyNotFound, DocumentNotFound, InvalidInput
 from vault.ids import uuid7
@@ -80,8 +90,15 @@ def token_digest(token: str) -> str | None:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _revoked(row: Any) -> bool:
+    # Note: deleting an account revokes its links (papers kept under an agency's legal
+    # hold stay in Kho, but no longer reach anyone through them).  A bare ``ShareRow``
+    # has no owner status; the vault refuses a deleted owner's bytes on that path.
+    return row.revoked_at is not None or getattr(row, "owner_status", None) == OwnerStatus.DELETED
+
+
 def status_of(row: Any, now: datetime) -> ShareStatus:
-    if row.revoked_at is not None:
+    if _revoked(row):
         return ShareStatus.REVOKED
     if row.expires_at <= now:
         return ShareStatus.EXPIRED
@@ -107,11 +124,16 @@ _SHARE_COLUMNS = (
     ShareRow.created_at,
     ShareRow.last_used_at,
     ShareRow.request_id,
+    OwnerRow.status.label("owner_status"),
 )
 
 
 def _share_query() -> Any:
-    return select(*_SHARE_COLUMNS).outerjoin(AgencyRow, AgencyRow.id == ShareRow.audience_agency_id)
+    return (
+        select(*_SHARE_COLUMNS)
+        .join(OwnerRow, OwnerRow.id == ShareRow.owner_id)
+        .outerjoin(AgencyRow, AgencyRow.id == ShareRow.audience_agency_id)
+    )
 
 
 def _to_share(row: Any, document_ids: list[UUID], now: datetime) -> Share:
@@ -581,7 +603,7 @@ class ShareService:
                 outcomes.append(_PasswordFirst(row))
                 continue
             used = use_counts.get(row.id, row.use_count)
-            if row.revoked_at is not None:
+            if _revoked(row):
                 outcomes.append(ShareGone(str(ShareStatus.REVOKED)))
                 continue
             if row.expires_at <= now:

@@ -7,15 +7,15 @@ import re
 from urllib.parse import urlparse
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sharing.notify.addresses import BlockedAddress, check_host
 from sharing.notify.channels import new_webhook_secret, secret_context
-from sharing.notify.db import NotificationRow, WebhookRow
+from sharing.notify.db import DeliveryRow, NotificationRow, WebhookRow
 from sharing.notify.errors import NotificationNotFound, WebhookNotFound
 from sharing.notify.models import Contact, Notification, NotificationPage, Webhook
-from vault.db import Database, OwnerRow, utcnow
+from vault.db import Database, OutboxRow, OwnerRow, utcnow
 from vault.errors import InvalidInput, OwnerNotFound
 from vault.keys import KeyRing
 from vault.models import OwnerStatus
@@ -274,3 +274,22 @@ async def rewrap_webhook_secrets(db: Database, old: KeyRing, new: KeyRing) -> in
         return len(rows)
 
     return await db.run_write(tx)
+
+
+def forget_owner(session: Session, owner_id: UUID) -> None:
+    """The account-deletion hook (``vault.documents.OwnerDeletionHook``): the owner's
+    in-app notifications, every delivery to them (which names their email address or
+    phone number) and the outbox events about them go, with the copies of those events
+    still owed to agencies' webhooks.
+
+    Note: the events are locked first, so a worker fanning one of them out at this very
+    moment (PostgreSQL) finishes before its deliveries are looked for."""
+    events = list(
+        session.scalars(
+            select(OutboxRow.id).where(OutboxRow.owner_id == owner_id).with_for_update()
+        )
+    )
+    about = or_(DeliveryRow.owner_id == owner_id, DeliveryRow.event_id.in_(events))
+    session.execute(delete(DeliveryRow).where(about))
+    session.execute(delete(NotificationRow).where(NotificationRow.owner_id == owner_id))
+    session.execute(delete(OutboxRow).where(OutboxRow.owner_id == owner_id))

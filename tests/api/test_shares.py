@@ -418,3 +418,25 @@ async def test_the_owner_is_told_when_a_link_is_opened_and_a_request_arrives(cli
     items = (await client.get("/api/v1/notifications", headers=citizen)).json()["items"]
     kinds = sorted(n["kind"] for n in items)
     assert kinds == ["request.received", "share.opened"], items
+
+
+async def test_deleting_the_account_revokes_its_links(client, services):
+    """A paper kept under an agency's legal hold stays in Kho after its owner leaves,
+    but the deleted owner's links no longer show it (or anything)."""
+    agency, _ = await f.agency_headers(services, client)
+    pid, password = await f.citizen(services)
+    headers = await f.login(client, pid, password)
+    held = (await f.deposit(client, agency, pid, title="Sổ hộ khẩu", legal_hold=True)).json()
+    created = await _share(client, headers, [held["id"]])
+    opened = await client.get(f"/api/v1/shared/{created['token']}")
+    assert opened.status_code == 200, opened.text
+    grant_url = opened.json()["documents"][0]["content_url"]
+
+    r = await client.request("DELETE", "/api/v1/me", json={"password": password}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert [d["id"] for d in r.json()["documents_kept"]] == [held["id"]]
+
+    gone = f.assert_problem(await client.get(f"/api/v1/shared/{created['token']}"), 410)
+    assert gone["reason"] == "revoked"
+    f.assert_problem(await client.get(grant_url), 410)
+    f.assert_problem(await client.get(f"/api/v1/shared/{created['token']}/qr.png"), 410)

@@ -245,6 +245,66 @@ async def test_deleting_the_account_forgets_the_contact(client, services):
     assert (row.email, row.phone) == (None, None)
 
 
+async def test_deleting_the_account_forgets_notifications_deliveries_and_events(client, services):
+    async with webhook_receivers(1) as [receiver]:
+        agency, _ = await agency_with_webhook(services, receiver.url)
+        pid, password = await f.citizen(services)
+        leaving = await owner_id(services, pid)
+        await set_owner(services, leaving, phone="+84912345678")
+        other_pid, _ = await f.citizen(services)
+        staying = await owner_id(services, other_pid)
+        for oid in (leaving, staying):
+            await event(
+                services,
+                EventKind.DOCUMENT_DEPOSITED,
+                {"title": "CCCD"},
+                owner_id=oid,
+                agency_id=agency.id,
+            )
+        await services.dispatcher.drain()
+        sent_before = len(receiver.received)
+        # one more event about each, not yet fanned out
+        for oid in (leaving, staying):
+            await event(
+                services,
+                EventKind.DOCUMENT_DEPOSITED,
+                {"title": "GPLX"},
+                owner_id=oid,
+                agency_id=agency.id,
+            )
+        leaving_events = {
+            r.id for r in await rows(services, OutboxRow, OutboxRow.owner_id == leaving)
+        }
+        assert len(leaving_events) == 2
+        assert await count(services, NotificationRow, NotificationRow.owner_id == leaving) == 1
+        assert (
+            await count(services, DeliveryRow, DeliveryRow.owner_id == leaving) == 2
+        )  # in-app, SMS
+
+        citizen = await f.login(client, pid, password)
+        r = await client.request(
+            "DELETE", "/api/v1/me", json={"password": password}, headers=citizen
+        )
+        assert r.status_code == 200, r.text
+
+        assert await count(services, NotificationRow, NotificationRow.owner_id == leaving) == 0
+        assert await count(services, DeliveryRow, DeliveryRow.owner_id == leaving) == 0
+        assert await count(services, DeliveryRow, DeliveryRow.event_id.in_(leaving_events)) == 0
+        assert await count(services, OutboxRow, OutboxRow.owner_id == leaving) == 0
+        # the other citizen keeps everything
+        assert await count(services, NotificationRow, NotificationRow.owner_id == staying) == 1
+        assert await count(services, OutboxRow, OutboxRow.owner_id == staying) == 2
+
+        await services.dispatcher.drain()
+        assert await count(services, NotificationRow, NotificationRow.owner_id == leaving) == 0
+        assert await count(services, NotificationRow, NotificationRow.owner_id == staying) == 2
+        # the agency hears only of the event about the citizen who stayed
+        assert len(receiver.received) == sent_before + 1
+        newest = msgspec.json.decode(receiver.received[-1].body)
+        assert newest["data"]["title"] == "GPLX"
+        assert UUID(newest["id"]) not in leaving_events
+
+
 def test_every_kind_renders_in_both_languages():
     payloads = {
         EventKind.DOCUMENT_DEPOSITED: {
