@@ -376,6 +376,20 @@ class RequestService:
                             "documents": [str(d.id) for d in documents],
                         },
                     )
+                    # the citizen is told, and so is the requesting agency's webhook
+                    enqueue(
+                        session,
+                        EventKind.SHARE_OPENED,
+                        {
+                            "share_id": str(share.id),
+                            "request_id": str(row.id),
+                            "purpose": row.purpose,
+                            "actor_name": actor.name,
+                            "documents": len(documents),
+                        },
+                        owner_id=row.owner_id,
+                        agency_id=agency_id,
+                    )
             return _to_request(found, [d.id for d in documents], now), documents
 
         return await self._db.run_write(tx)

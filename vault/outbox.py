@@ -28,6 +28,9 @@ class EventKind(enum.StrEnum):
     SHARE_OPENED = "share.opened"
     REQUEST_RECEIVED = "request.received"
     FILING_STATUS_CHANGED = "filing.status_changed"
+    # an agency's client or official fetched one of a filing's papers (told to that
+    # agency's webhook; the citizen reads it in the access log)
+    FILING_DOCUMENT_FETCHED = "filing.document_fetched"
 
 
 def enqueue(
