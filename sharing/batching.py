@@ -26,7 +26,13 @@ class WriteBatcher(Generic[I, R]):
     """Batches items for ``apply(session, items) -> outcomes`` (one per item, in order;
     an outcome that is an exception is raised to that item's caller alone, and writes
     nothing of that item: ``apply`` decides before it writes).  If ``apply`` itself
-    raises, the whole batch is undone and every caller of it gets the error."""
+    raises, the whole batch is undone and every caller of it gets the error.
+
+    On SQLite two batches may be in flight: the next one waits in the database's own
+    commit queue (in order, behind the one committing) instead of being handed over only
+    once the event loop has answered the previous batch, which left the single writer
+    idle between commits.  On PostgreSQL batches run one at a time, so they reach the
+    row locks in arrival order."""
 
     def __init__(
         self,
@@ -38,18 +44,21 @@ class WriteBatcher(Generic[I, R]):
         self._db = db
         self._apply = apply
         self._max = max_batch
+        self._depth = 2 if db.is_sqlite else 1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[I, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: I) -> R:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests): start afresh
-            self._loop, self._pending, self._task = loop, [], None
+            self._loop, self._pending, self._tasks = loop, [], set()
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())
+        if len(self._tasks) < self._depth:
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         # Note: shielded, so a cancelled request still learns nothing half-done: its item
         # is committed or not with its batch, like any transaction.
         return await asyncio.shield(future)
