@@ -225,12 +225,14 @@ class AgencyFilingController(Controller):
         agency = await agency_with_scope(accounts, principal, "filings")
         fid, did = parse_filing_id(filing_id), parse_document_id(document_id)
         owner_id = await filings.paper_owner(agency.code, fid, did)
+        actor = agency_actor(principal, request)
         stream = await vault.open_content(
             owner_id,
             did,
-            agency_actor(principal, request),
+            actor,
             action="filing_document_fetched",
             detail={"filing_id": str(fid)},
+            guard=filings.fetch_recorder(agency.id, fid, did, actor),
         )
         headers = download_headers(stream.document.sha256, stream.document.filename)
         headers["Content-Length"] = str(stream.length)

@@ -4,13 +4,14 @@ access log and officials' sign-in."""
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import segno
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
@@ -27,10 +28,8 @@ from api.deps import (
     AccessLogDep,
     Accounts,
     AnyPrincipal,
-    OptionalPrincipal,
     Owner,
     RequestsDep,
-    ShareMissLimit,
     SharesDep,
     StoredDocumentsDep,
 )
@@ -43,10 +42,12 @@ from api.schemas import sharing as s
 from sharing.access import AccessFilter
 from sharing.errors import ShareNotFound
 from sharing.models import NewShare, RequestStatus, SharedView, viewer_for
-from vault import Actor, ActorType, ContentStream, Principal
+from sharing.shares import ShareService
+from vault import AccountService, Actor, ActorType, ContentStream, Principal
 from vault.db import utcnow
 from vault.errors import InvalidInput
 from vault.models import Document as DomainDocument
+from verification.documents import StoredDocuments
 
 
 def share_url(request: Request[Any, Any, Any], token: str) -> str:
@@ -202,38 +203,64 @@ async def _counting_misses(limit: RateLimiter, ip: str | None, call: Any) -> Any
         raise
 
 
+class ShareViewing:
+    """What the viewer's routes need, handed in as one dependency.
+
+    Note: one on purpose.  Litestar resolves a route's independent dependencies
+    concurrently in an anyio task group, which cost about a fifth of a share opening's
+    CPU; the public share routes are the hottest in Kho."""
+
+    def __init__(
+        self,
+        shares: ShareService,
+        stored_documents: Callable[[], Awaitable[StoredDocuments]],
+        miss_limit: RateLimiter,
+        accounts: AccountService,
+    ) -> None:
+        self.shares = shares
+        self.stored_documents = stored_documents
+        self.miss_limit = miss_limit
+        self.accounts = accounts
+
+    async def principal(self, request: Request[Any, Any, Any]) -> Principal | None:
+        return await optional_principal(request, self.accounts)
+
+
+ShareViewingDep: TypeAlias = NamedDependency[ShareViewing]
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 class SharedController(Controller):
     """What a share link shows to whoever holds it."""
 
     path = "/api/v1/shared"
     tags = ["sharing"]
-    dependencies = {"principal": Provide(optional_principal)}
 
     async def _view(
         self,
         request: Request[Any, Any, Any],
-        shares: SharesDep,
-        stored_documents: StoredDocumentsDep,
-        share_miss_limit: ShareMissLimit,
-        principal: Principal | None,
+        viewing: ShareViewing,
         token: str,
         password: str | None,
-    ) -> s.SharedView:
+    ) -> Response[s.SharedView]:
         ip = client_ip(request)
         grant = request.headers.get("share-grant") or request.query_params.get("grant")
+        principal = await viewing.principal(request)
         view: SharedView = await _counting_misses(
-            share_miss_limit,
+            viewing.miss_limit,
             ip,
-            lambda: shares.open(token, viewer_for(principal, ip), grant=grant, password=password),
+            lambda: viewing.shares.open(
+                token, viewer_for(principal, ip), grant=grant, password=password
+            ),
         )
         the_grant = view.grant or grant
         suffix = f"?grant={the_grant}" if the_grant else ""
         docs = await with_reports(
-            stored_documents,
+            await viewing.stored_documents(),
             view.documents,
             lambda d: f"/api/v1/shared/{token}/documents/{d.id}/content{suffix}",
         )
-        return s.SharedView(
+        out = s.SharedView(
             share_id=view.share_id,
             purpose=view.purpose,
             audience={"agency": view.audience_agency} if view.audience_agency else "anyone",
@@ -244,15 +271,13 @@ class SharedController(Controller):
             grant=view.grant,
             grant_expires_at=view.grant_expires_at,
         )
+        return Response(out, headers=_NO_STORE)
 
     @get("/{token:str}", operation_id="OpenShare", cache=False)
     async def open_share(
         self,
         request: Request[Any, Any, Any],
-        shares: SharesDep,
-        stored_documents: StoredDocumentsDep,
-        share_miss_limit: ShareMissLimit,
-        principal: OptionalPrincipal,
+        share_viewing: ShareViewingDep,
         token: FromPath[str],
     ) -> Response[s.SharedView]:
         """Open a share: the documents' metadata, provenance and verification reports.
@@ -260,46 +285,27 @@ class SharedController(Controller):
         ``?grant=`` to fetch the documents without spending more).  A password-protected
         link wants ``Share-Password`` (or ``POST …/unlock``).  410 when expired, revoked
         or used up; 404 when unknown."""
-        view = await self._view(
-            request,
-            shares,
-            stored_documents,
-            share_miss_limit,
-            principal,
-            token,
-            request.headers.get("share-password"),
-        )
-        return Response(
-            view, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        return await self._view(
+            request, share_viewing, token, request.headers.get("share-password")
         )
 
     @post("/{token:str}/unlock", operation_id="UnlockShare", status_code=200)
     async def unlock(
         self,
         request: Request[Any, Any, Any],
-        shares: SharesDep,
-        stored_documents: StoredDocumentsDep,
-        share_miss_limit: ShareMissLimit,
-        principal: OptionalPrincipal,
+        share_viewing: ShareViewingDep,
         token: FromPath[str],
         data: JSONBody[s.ShareUnlock],
     ) -> Response[s.SharedView]:
         """Open a password-protected share with its password (five wrong ones lock this
         link, and only this link, for a while)."""
-        view = await self._view(
-            request, shares, stored_documents, share_miss_limit, principal, token, data.password
-        )
-        return Response(
-            view, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-        )
+        return await self._view(request, share_viewing, token, data.password)
 
     @get("/{token:str}/documents/{document_id:str}/content", operation_id="GetSharedContent")
     async def content(
         self,
         request: Request[Any, Any, Any],
-        shares: SharesDep,
-        share_miss_limit: ShareMissLimit,
-        principal: OptionalPrincipal,
+        share_viewing: ShareViewingDep,
         token: FromPath[str],
         document_id: FromPath[str],
         grant: FromQuery[str | None] = None,
@@ -322,10 +328,11 @@ class SharedController(Controller):
                     headers={"Content-Range": f"bytes */{doc.size}"},
                 ) from None
 
+        principal = await share_viewing.principal(request)
         stream: ContentStream = await _counting_misses(
-            share_miss_limit,
+            share_viewing.miss_limit,
             ip,
-            lambda: shares.open_content(
+            lambda: share_viewing.shares.open_content(
                 token,
                 doc_id,
                 viewer_for(principal, ip),
@@ -340,16 +347,17 @@ class SharedController(Controller):
     async def qr(
         self,
         request: Request[Any, Any, Any],
-        shares: SharesDep,
-        share_miss_limit: ShareMissLimit,
+        share_viewing: ShareViewingDep,
         token: FromPath[str],
     ) -> Response[bytes]:
         """The link's QR code as a PNG (does not open the share or spend a use)."""
-        await _counting_misses(share_miss_limit, client_ip(request), lambda: shares.peek(token))
+        await _counting_misses(
+            share_viewing.miss_limit,
+            client_ip(request),
+            lambda: share_viewing.shares.peek(token),
+        )
         return Response(
-            qr_png(share_url(request, token)),
-            media_type="image/png",
-            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+            qr_png(share_url(request, token)), media_type="image/png", headers=_NO_STORE
         )
 
 

@@ -24,6 +24,7 @@ import api
 import web
 from api.auth import provide_principal
 from api.ratelimit import RateLimiter
+from api.shares import ShareViewing
 from kho import migrate
 from kho.settings import Settings
 from sharing.access import AccessLog
@@ -38,6 +39,7 @@ from sharing.notify import (
     SmsChannel,
     SmtpEmailChannel,
     WebhookChannel,
+    forget_owner,
 )
 from sharing.procedures import ProcedureCatalogue
 from sharing.requests import RequestService
@@ -113,7 +115,9 @@ def build_dispatcher(settings: Settings, database: Database, keyring: KeyRing) -
     channels: list[Channel] = [
         InAppChannel(database),
         SmsChannel(LogSmsGateway()),
-        WebhookChannel(database, keyring, timeout=timeout),
+        WebhookChannel(
+            database, keyring, timeout=timeout, allow_private=settings.webhook_allow_private
+        ),
     ]
     if settings.smtp_url:
         channels.append(SmtpEmailChannel(settings.smtp_url, settings.smtp_from, timeout=timeout))
@@ -157,7 +161,9 @@ class Services:
         self.keyring: KeyRing = build_keyring(settings)
         limits = limits_from(settings)
         self.accounts = AccountService(self.database, self.keyring, limits)
-        self.vault = VaultService(self.database, self.blobs, self.keyring, limits)
+        self.vault = VaultService(
+            self.database, self.blobs, self.keyring, limits, on_owner_deleted=[forget_owner]
+        )
         pki_dir = settings.data_dir / "pki"
         self.signing_http = HttpLoop()
         keys: SoftwareDigestKeyStore | Pkcs11KeyStore = (
@@ -239,7 +245,9 @@ class Services:
         self.metrics = api.Metrics()
         self.procedures = ProcedureCatalogue(self.database)
         self.filings = FilingService(self.database)
-        self.notifications = NotificationService(self.database, self.keyring)
+        self.notifications = NotificationService(
+            self.database, self.keyring, webhook_allow_private=settings.webhook_allow_private
+        )
         self.dispatcher = build_dispatcher(settings, self.database, self.keyring)
 
     async def migrate(self) -> None:
@@ -437,6 +445,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "requests": const(svc.requests),
             "access_log": const(svc.access_log),
             "share_miss_limit": const(svc.share_miss_limit),
+            "share_viewing": const(
+                ShareViewing(svc.shares, svc.stored_documents, svc.share_miss_limit, svc.accounts)
+            ),
             "sign_in_limit": const(svc.sign_in_limit),
             "procedures": const(svc.procedures),
             "filings": const(svc.filings),

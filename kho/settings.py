@@ -75,6 +75,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     smtp_from: str = "Kho <no-reply@kho.invalid>"
     sms_backend: str = "log"  # the SMS gateway; "log" writes messages to the log
     webhook_timeout_seconds: float = 5.0  # per agency webhook POST
+    # security: webhooks only to public addresses unless true (tests, closed networks)
+    webhook_allow_private: bool = False
 
     def __post_init__(self) -> None:
         if self.csc_url and not (self.csc_client_id and self.csc_client_secret):

@@ -31,7 +31,7 @@ from sharing.filing_errors import (
 )
 from sharing.filing_tables import FilingDocumentRow, FilingEventRow, FilingRow, ProcedureRow
 from sharing.procedures import FieldType, FormField, Prefill, Procedure, procedure_from
-from vault import outbox
+from vault import Actor, outbox
 from vault.db import AgencyRow, Base, Database, DocumentRow, OwnerRow, utcnow
 from vault.documents import view_to_document
 from vault.errors import DocumentNotFound, InvalidInput, OwnerNotFound
@@ -547,6 +547,33 @@ class FilingService:
             return owner_id
 
         return await self._db.run_query(find)
+
+    def fetch_recorder(
+        self, agency_id: UUID, filing_id: UUID, document_id: UUID, actor: Actor
+    ) -> Callable[[Session], None]:
+        """A ``guard`` for ``VaultService.open_content`` of a filing's paper: in the
+        fetch's own transaction (so only a fetch that happened is told), an outbox event
+        ``filing.document_fetched`` for the agency's webhook, naming who fetched it."""
+
+        def record(session: Session) -> None:
+            conn = session.connection()
+            procedure = conn.execute(
+                select(_f.c.procedure_code).where(_f.c.id == filing_id)
+            ).scalar()
+            outbox.enqueue(
+                conn,
+                outbox.EventKind.FILING_DOCUMENT_FETCHED,
+                {
+                    "filing_id": str(filing_id),
+                    "procedure_code": procedure,
+                    "document_id": str(document_id),
+                    "actor_type": str(actor.type),
+                    "actor_name": actor.name,
+                },
+                agency_id=agency_id,
+            )
+
+        return record
 
     async def change_status(
         self, agency_code: str, filing_id: UUID, status: FilingStatus, note: str | None

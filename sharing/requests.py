@@ -28,7 +28,17 @@ from sharing.models import (
     Suggestion,
 )
 from sharing.shares import check_owned, insert_share, shared_documents, status_of
-from vault import Actor, Agency, ContentStream, Database, Document, VaultService, audit, validation
+from vault import (
+    Actor,
+    Agency,
+    ContentStream,
+    Database,
+    Document,
+    OwnerStatus,
+    VaultService,
+    audit,
+    validation,
+)
 from vault.db import AgencyRow, DocumentRow, OwnerRow, utcnow
 from vault.documents import DOCUMENT_VIEW, view_to_document
 from vault.errors import DocumentNotFound, InvalidInput
@@ -345,7 +355,14 @@ class RequestService:
             documents: list[Document] = []
             if row.status == RequestStatus.APPROVED and row.share_id is not None:
                 share = session.get(ShareRow, row.share_id)
-                if share is not None and share.revoked_at is None and share.expires_at > now:
+                owner = session.get(OwnerRow, row.owner_id)
+                live = owner is not None and owner.status != OwnerStatus.DELETED
+                if (
+                    live
+                    and share is not None
+                    and share.revoked_at is None
+                    and share.expires_at > now
+                ):
                     documents = shared_documents(session, share.id, row.owner_id)
                     audit.record(
                         session,
@@ -358,6 +375,20 @@ class RequestService:
                             "purpose": row.purpose,
                             "documents": [str(d.id) for d in documents],
                         },
+                    )
+                    # the citizen is told, and so is the requesting agency's webhook
+                    enqueue(
+                        session,
+                        EventKind.SHARE_OPENED,
+                        {
+                            "share_id": str(share.id),
+                            "request_id": str(row.id),
+                            "purpose": row.purpose,
+                            "actor_name": actor.name,
+                            "documents": len(documents),
+                        },
+                        owner_id=row.owner_id,
+                        agency_id=agency_id,
                     )
             return _to_request(found, [d.id for d in documents], now), documents
 

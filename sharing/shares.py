@@ -31,6 +31,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from sharing.batching import WriteBatcher
 from sharing.db import ShareDocumentRow, ShareOpeningRow, ShareRow
 from sharing.errors import (
     ShareAudienceDenied,
@@ -51,12 +52,22 @@ from sharing.models import (
     ShareStatus,
     Viewer,
 )
-from vault import Actor, ContentStream, Database, Document, VaultService, audit, validation
-from vault.db import AgencyRow, DocumentRow, utcnow
+from vault import (
+    Actor,
+    ContentStream,
+    Database,
+    Document,
+    OwnerStatus,
+    VaultService,
+    audit,
+    outbox,
+    validation,
+)
+from vault.db import AgencyRow, Base, DocumentRow, OwnerRow, utcnow
 from vault.documents import DOCUMENT_VIEW, view_to_document
 from vault.errors import AgencyNotFound, DocumentNotFound, InvalidInput
 from vault.ids import uuid7
-from vault.outbox import EventKind, enqueue
+from vault.outbox import EventKind
 from vault.passwords import hash_password, verify_password
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -79,8 +90,15 @@ def token_digest(token: str) -> str | None:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _revoked(row: Any) -> bool:
+    # Note: deleting an account revokes its links (papers kept under an agency's legal
+    # hold stay in Kho, but no longer reach anyone through them).  A bare ``ShareRow``
+    # has no owner status; the vault refuses a deleted owner's bytes on that path.
+    return row.revoked_at is not None or getattr(row, "owner_status", None) == OwnerStatus.DELETED
+
+
 def status_of(row: Any, now: datetime) -> ShareStatus:
-    if row.revoked_at is not None:
+    if _revoked(row):
         return ShareStatus.REVOKED
     if row.expires_at <= now:
         return ShareStatus.EXPIRED
@@ -106,11 +124,16 @@ _SHARE_COLUMNS = (
     ShareRow.created_at,
     ShareRow.last_used_at,
     ShareRow.request_id,
+    OwnerRow.status.label("owner_status"),
 )
 
 
 def _share_query() -> Any:
-    return select(*_SHARE_COLUMNS).outerjoin(AgencyRow, AgencyRow.id == ShareRow.audience_agency_id)
+    return (
+        select(*_SHARE_COLUMNS)
+        .join(OwnerRow, OwnerRow.id == ShareRow.owner_id)
+        .outerjoin(AgencyRow, AgencyRow.id == ShareRow.audience_agency_id)
+    )
 
 
 def _to_share(row: Any, document_ids: list[UUID], now: datetime) -> Share:
@@ -152,6 +175,53 @@ _SPEND_USE = (
     .values(use_count=ShareRow.use_count + 1, last_used_at=bindparam("now"))
     .returning(ShareRow.use_count)
 )
+
+
+# Note: the rows a batch of openings will change, locked in id order on PostgreSQL (SQLite
+# has one writer), so concurrent batches of several processes queue instead of deadlock.
+_SHARES = Base.metadata.tables["shares"]
+_LOCK_BY_HASHES = (
+    _share_query()
+    .add_columns(ShareRow.token_hash)
+    .where(ShareRow.token_hash.in_(bindparam("digests", expanding=True)))
+    .order_by(ShareRow.id)
+    .with_for_update(of=_SHARES)
+)
+_SET_USES = (
+    update(_SHARES)
+    .where(_SHARES.c.id == bindparam("share_id"))
+    .values(use_count=bindparam("uses"), last_used_at=bindparam("now"))
+)
+
+
+def _view(
+    row: Any,
+    use_count: int,
+    documents: list[Document],
+    grant: str | None,
+    grant_expires_at: datetime | None,
+) -> SharedView:
+    return SharedView(
+        share_id=row.id,
+        owner_id=row.owner_id,
+        purpose=row.purpose,
+        audience=row.audience,
+        audience_agency=row.audience_agency,
+        expires_at=row.expires_at,
+        max_uses=row.max_uses,
+        use_count=use_count,
+        documents=documents,
+        grant=grant,
+        grant_expires_at=grant_expires_at,
+    )
+
+
+class _Opening(msgspec.Struct, frozen=True):
+    """One opening waiting for its batch."""
+
+    digest: str
+    viewer: Viewer
+    password_checked: bool
 
 
 def shared_documents(conn: Session | Connection, share_id: UUID, owner_id: UUID) -> list[Document]:
@@ -229,6 +299,7 @@ class ShareService:
         self._db = db
         self._vault = vault
         self._settings = settings or ShareSettings()
+        self._openings: WriteBatcher[_Opening, SharedView] = WriteBatcher(db, self._apply_openings)
 
     # -- the owner's side -------------------------------------------------------------
 
@@ -469,92 +540,132 @@ class ShareService:
         """Open a share (spending one use) or, with a ``grant`` from an earlier opening,
         look at it again.  Raises ``ShareNotFound`` (404), ``ShareGone`` (expired,
         revoked, used up), ``ShareAudienceDenied``, ``SharePasswordRequired``,
-        ``SharePasswordWrong``, ``ShareLocked`` or ``ShareGrantInvalid``."""
+        ``SharePasswordWrong``, ``ShareLocked`` or ``ShareGrantInvalid``.
+
+        Openings are group-committed (``sharing.batching``): those that arrive while a
+        batch commits are applied together in the next transaction, in arrival order,
+        and each caller is answered after that commit."""
         digest = token_digest(token)
         if digest is None:
             raise ShareNotFound()
-        settings = self._settings
-        password_checked = False
-        by_hash = _share_query().where(ShareRow.token_hash == digest)
-
-        def tx(session: Session) -> SharedView:
-            # Note: the lookup runs in the write transaction itself (one trip to the
-            # database for the hottest path); a password-protected link leaves it once
-            # to have its password checked outside any transaction (argon2 is slow).
-            conn = session.connection()
-            row = conn.execute(by_hash).first()
-            if row is None:
-                raise ShareNotFound()
-            self._check_audience(row, viewer)
-            if grant is None and row.password_hash is not None and not password_checked:
-                raise _PasswordFirst(row)
-            now = utcnow()
-            new_grant = grant_expires = None
-            if grant is not None:
-                use_count = self._check_grant(conn, row, grant, now)
-            else:
-                use_count = self._spend_use(conn, row, now)
-                new_grant = secrets.token_urlsafe(32)
-                grant_expires = min(
-                    now + timedelta(seconds=settings.grant_ttl_seconds), row.expires_at
-                )
-                conn.execute(
-                    _INSERT_OPENING,
-                    {
-                        "id": uuid7(),
-                        "share_id": row.id,
-                        "grant_hash": token_digest(new_grant),
-                        "opened_at": now,
-                        "expires_at": grant_expires,
-                        "actor_type": str(viewer.actor.type),
-                        "actor_name": viewer.actor.name,
-                    },
-                )
-            documents = shared_documents(conn, row.id, row.owner_id)
-            if new_grant is not None:
-                audit.record(
-                    conn,
-                    row.owner_id,
-                    viewer.actor,
-                    "share_opened",
-                    detail={
-                        "share_id": str(row.id),
-                        "purpose": row.purpose,
-                        "documents": [str(d.id) for d in documents],
-                        **({"request_id": str(row.request_id)} if row.request_id else {}),
-                    },
-                )
-                enqueue(
-                    conn,
-                    EventKind.SHARE_OPENED,
-                    {
-                        "share_id": str(row.id),
-                        "purpose": row.purpose,
-                        "actor_name": viewer.actor.name,
-                        "documents": len(documents),
-                    },
-                    owner_id=row.owner_id,
-                )
-            return SharedView(
-                share_id=row.id,
-                owner_id=row.owner_id,
-                purpose=row.purpose,
-                audience=row.audience,
-                audience_agency=row.audience_agency,
-                expires_at=row.expires_at,
-                max_uses=row.max_uses,
-                use_count=use_count,
-                documents=documents,
-                grant=new_grant,
-                grant_expires_at=grant_expires,
+        if grant is not None:
+            return await self._db.run_query(
+                lambda conn: self._view_with_grant(conn, digest, viewer, grant)
             )
-
         try:
-            return await self._db.run_write(tx)
+            return await self._openings.submit(_Opening(digest, viewer, password_checked=False))
         except _PasswordFirst as first:
+            # Note: argon2 is slow, so the password is checked outside any transaction;
+            # the opening then queues again, with every check made afresh.
             await self._check_password(first.row, password)
-            password_checked = True
-            return await self._db.run_write(tx)
+            return await self._openings.submit(_Opening(digest, viewer, password_checked=True))
+
+    def _view_with_grant(
+        self, conn: Connection, digest: str, viewer: Viewer, grant: str
+    ) -> SharedView:
+        row = conn.execute(_share_query().where(ShareRow.token_hash == digest)).first()
+        if row is None:
+            raise ShareNotFound()
+        self._check_audience(row, viewer)
+        use_count = self._check_grant(conn, row, grant, utcnow())
+        return _view(row, use_count, shared_documents(conn, row.id, row.owner_id), None, None)
+
+    def _apply_openings(
+        self, session: Session, batch: Sequence[_Opening]
+    ) -> list[SharedView | Exception]:
+        """One transaction for a batch of openings: the shares locked (in id order), each
+        opening judged in arrival order against the running use count, then the uses,
+        grants, audit events (each owner's chain advanced in order) and outbox events
+        written with one statement each."""
+        conn = session.connection()
+        now = utcnow()
+        rows = {
+            r.token_hash: r
+            for r in conn.execute(_LOCK_BY_HASHES, {"digests": sorted({o.digest for o in batch})})
+        }
+        use_counts: dict[UUID, int] = {}
+        documents: dict[UUID, list[Document]] = {}
+        grant_ttl = timedelta(seconds=self._settings.grant_ttl_seconds)
+        outcomes: list[SharedView | Exception] = []
+        grants: list[dict[str, Any]] = []
+        entries: dict[UUID, list[audit.Entry]] = {}
+        events: list[outbox.Event] = []
+        for opening in batch:
+            row = rows.get(opening.digest)
+            if row is None:
+                outcomes.append(ShareNotFound())
+                continue
+            viewer = opening.viewer
+            if row.audience == "agency" and viewer.agency_id != row.audience_agency_id:
+                outcomes.append(ShareAudienceDenied(row.audience_agency or ""))
+                continue
+            if row.password_hash is not None and not opening.password_checked:
+                outcomes.append(_PasswordFirst(row))
+                continue
+            used = use_counts.get(row.id, row.use_count)
+            if _revoked(row):
+                outcomes.append(ShareGone(str(ShareStatus.REVOKED)))
+                continue
+            if row.expires_at <= now:
+                outcomes.append(ShareGone(str(ShareStatus.EXPIRED)))
+                continue
+            if row.max_uses is not None and used >= row.max_uses:
+                outcomes.append(ShareGone(str(ShareStatus.USED_UP)))
+                continue
+            use_counts[row.id] = used + 1
+            docs = documents.get(row.id)
+            if docs is None:
+                docs = documents[row.id] = shared_documents(conn, row.id, row.owner_id)
+            new_grant = secrets.token_urlsafe(32)  # security: 256 bits, stored hashed
+            grant_expires = min(now + grant_ttl, row.expires_at)
+            grants.append(
+                {
+                    "id": uuid7(),
+                    "share_id": row.id,
+                    "grant_hash": hashlib.sha256(new_grant.encode()).hexdigest(),
+                    "opened_at": now,
+                    "expires_at": grant_expires,
+                    "actor_type": str(viewer.actor.type),
+                    "actor_name": viewer.actor.name,
+                }
+            )
+            detail: dict[str, Any] = {
+                "share_id": str(row.id),
+                "purpose": row.purpose,
+                "documents": [str(d.id) for d in docs],
+            }
+            payload: dict[str, Any] = {
+                "share_id": str(row.id),
+                "purpose": row.purpose,
+                "actor_name": viewer.actor.name,
+                "documents": len(docs),
+            }
+            if row.request_id:
+                detail["request_id"] = payload["request_id"] = str(row.request_id)
+            entries.setdefault(row.owner_id, []).append(
+                audit.Entry(actor=viewer.actor, action="share_opened", detail=detail)
+            )
+            # Note: an agency-audience link is opened by that agency's own people, so the
+            # agency is told too (its webhook); a link for anyone tells only its owner.
+            events.append(
+                outbox.Event(
+                    kind=EventKind.SHARE_OPENED,
+                    payload=payload,
+                    owner_id=row.owner_id,
+                    agency_id=row.audience_agency_id,
+                )
+            )
+            outcomes.append(_view(row, used + 1, docs, new_grant, grant_expires))
+        if use_counts:
+            conn.execute(
+                _SET_USES,
+                [{"share_id": k, "uses": v, "now": now} for k, v in use_counts.items()],
+            )
+            conn.execute(_INSERT_OPENING, grants)
+            for owner_id in sorted(entries):
+                audit.record_many(conn, owner_id, entries[owner_id])
+            outbox.enqueue_many(conn, events)
+        return outcomes
 
     async def open_content(
         self,

@@ -9,6 +9,7 @@ caller's transaction with the owner row locked, so a chain never forks.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -186,6 +187,43 @@ def record(
     conn.execute(INSERT_EVENT, event)
     conn.execute(_ADVANCE_HEAD, {"owner_id": owner_id, "seq": event["seq"], "head": event["hash"]})
     return event
+
+
+class Entry(msgspec.Struct, frozen=True, kw_only=True):
+    """One event to append with ``record_many``."""
+
+    actor: Actor
+    action: str
+    document_id: UUID | None = None
+    detail: dict[str, Any] | None = None
+
+
+def record_many(
+    conn: Session | Connection, owner_id: UUID, entries: Sequence[Entry]
+) -> list[dict[str, Any]]:
+    """Append ``entries`` to ``owner_id``'s chain in order, with one head lock, one
+    multi-row insert and one head update (the write path of batched work such as share
+    openings); returns the events' column values.  Same chain as ``record`` one by one."""
+    if not entries:
+        return []
+    head = conn.execute(_LOCK_HEAD, {"owner_id": owner_id}).one()
+    seq, prev = head.audit_seq, head.audit_head
+    events = []
+    for entry in entries:
+        event = new_event(
+            owner_id,
+            seq,
+            prev,
+            entry.actor,
+            entry.action,
+            document_id=entry.document_id,
+            detail=entry.detail,
+        )
+        seq, prev = event["seq"], event["hash"]
+        events.append(event)
+    conn.execute(INSERT_EVENT, events)
+    conn.execute(_ADVANCE_HEAD, {"owner_id": owner_id, "seq": seq, "head": prev})
+    return events
 
 
 def to_event(row: AuditRow) -> AuditEvent:

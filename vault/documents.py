@@ -6,9 +6,9 @@ import base64
 import hashlib
 import secrets
 import zipfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 from uuid import UUID
 
 import msgspec
@@ -234,6 +234,14 @@ def _owned(
     return found[0], found[1]
 
 
+class OwnerDeletionHook(Protocol):
+    """Called inside the transaction that deletes an account, so what other packages
+    keep about that owner goes with it (``sharing``: notifications, deliveries, outbox
+    events, share links); raising undoes the whole deletion.  ``kho.app`` wires them."""
+
+    def __call__(self, session: Session, owner_id: UUID) -> None: ...
+
+
 class VaultService:
     """Stores documents encrypted, reads them back verified, keeps the audit chain.
 
@@ -249,12 +257,15 @@ class VaultService:
         keyring: KeyRing,
         limits: VaultLimits,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        on_owner_deleted: Sequence[OwnerDeletionHook] = (),
     ) -> None:
         self._db = db
         self._blobs = blobs
         self._keyring = keyring
         self._limits = limits
         self._clock = clock
+        self._on_owner_deleted = tuple(on_owner_deleted)
 
     @property
     def limits(self) -> VaultLimits:
@@ -972,8 +983,9 @@ class VaultService:
 
     async def delete_owner(self, owner_id: UUID, password: str, actor: Actor) -> AccountDeletion:
         """Delete an account: every document not under legal hold is removed, the owner
-        key is destroyed (crypto-shredding), tokens die.  Papers an agency holds are
-        re-keyed under the master key and kept; the result lists them.
+        key is destroyed (crypto-shredding), tokens die, and the deletion hooks run in
+        the same transaction.  Papers an agency holds are re-keyed under the master key
+        and kept; the result lists them.
 
         Raises ``AuthenticationFailed`` for a wrong password.
         """
@@ -1004,6 +1016,8 @@ class VaultService:
                     blob_keys.append(doc.blob_key)
                     session.delete(doc)
             session.execute(delete(TokenRow).where(TokenRow.owner_id == owner_id))
+            for forget in self._on_owner_deleted:
+                forget(session, owner_id)
             audit.append(
                 session,
                 owner,

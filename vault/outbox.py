@@ -8,6 +8,7 @@ module only records events.  Event kinds are dotted names, see ``EventKind``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,9 @@ class EventKind(enum.StrEnum):
     SHARE_OPENED = "share.opened"
     REQUEST_RECEIVED = "request.received"
     FILING_STATUS_CHANGED = "filing.status_changed"
+    # an agency's client or official fetched one of a filing's papers (told to that
+    # agency's webhook; the citizen reads it in the access log)
+    FILING_DOCUMENT_FETCHED = "filing.document_fetched"
 
 
 def enqueue(
@@ -57,3 +61,35 @@ def enqueue(
         },
     )
     return event_id
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """One event to record with ``enqueue_many``."""
+
+    kind: EventKind
+    payload: dict[str, Any]
+    owner_id: UUID | None = None
+    agency_id: UUID | None = None
+
+
+def enqueue_many(conn: Session | Connection, events: Sequence[Event]) -> list[UUID]:
+    """Record ``events`` inside the caller's transaction with one multi-row insert;
+    returns their ids."""
+    if not events:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "id": uuid7(),
+            "kind": str(e.kind),
+            "owner_id": e.owner_id,
+            "agency_id": e.agency_id,
+            "payload": msgspec.json.decode(msgspec.json.encode(e.payload)),
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+        }
+        for e in events
+    ]
+    conn.execute(INSERT_OUTBOX, rows)
+    return [r["id"] for r in rows]

@@ -16,6 +16,7 @@ with no message bus and nothing in one process's memory that another needs.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -328,8 +329,11 @@ def _issuer(session: Session, row: IssuerRow) -> Issuer:
     )
 
 
+_VERSION = select(RegistryMetaRow.version)
+
+
 def _version(session: Session | Connection) -> int:
-    return int(session.execute(select(RegistryMetaRow.version)).scalar_one())
+    return int(session.execute(_VERSION).scalar_one())
 
 
 def load_registry(session: Session) -> TrustRegistry:
@@ -768,17 +772,46 @@ class DatabaseRegistrySource:
 
     Each ``current()`` costs one ``SELECT version`` on a plain connection; the tables
     are read again only when that differs from the cached registry's version (newer, or
-    older after a restore).  Raises ``VerificationUnavailable`` when the database cannot
-    be read.
+    older after a restore).  Callers that arrive while a read is in flight share the
+    next one, which starts after they arrived (so each still sees every change committed
+    before its call), instead of reading once each: a burst of share views costs one
+    read.  Raises ``VerificationUnavailable`` when the database cannot be read.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cached: TrustRegistry | None = None
         self.loads = 0  # how many times the tables were read (for metrics and tests)
+        self.reads = 0  # how many times the version was read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next: asyncio.Future[TrustRegistry] | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     async def current(self) -> TrustRegistry:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests): start afresh
+            self._loop, self._next, self._reader = loop, None, None
+        if self._next is None:
+            self._next = loop.create_future()
+        waiting = self._next
+        if self._reader is None or self._reader.done():
+            self._reader = loop.create_task(self._read_for_waiters())
+        return await asyncio.shield(waiting)
+
+    async def _read_for_waiters(self) -> None:
+        while self._next is not None:
+            waiting, self._next = self._next, None
+            try:
+                waiting.set_result(await self._read())
+            except Exception as exc:
+                waiting.set_exception(exc)
+            except BaseException:
+                waiting.cancel()
+                raise
+
+    async def _read(self) -> TrustRegistry:
         try:
+            self.reads += 1
             version = await self._db.run_query(_version)
             cached = self._cached
             if cached is not None and cached.version == version:

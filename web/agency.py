@@ -264,12 +264,15 @@ class AgencyPages(Controller):
             if fid is None or did is None:
                 raise DocumentNotFound(document_id[:64])
             owner_id = await filings.paper_owner(who.agency_code, fid, did)
+            actor = official_actor(who, request)
+            assert who.agency_id is not None
             stream = await vault.open_content(
                 owner_id,
                 did,
-                official_actor(who, request),
+                actor,
                 action="filing_document_fetched",
                 detail={"filing_id": str(fid)},
+                guard=filings.fetch_recorder(who.agency_id, fid, did, actor),
             )
         except (FilingNotFound, DocumentNotFound):
             return _message(request, who, 404, "notfound_title", "agency_filing_notfound")

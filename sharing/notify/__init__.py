@@ -27,7 +27,7 @@ from sharing.notify.models import (
     Webhook,
 )
 from sharing.notify.render import Rendered, render
-from sharing.notify.service import NotificationService
+from sharing.notify.service import NotificationService, forget_owner
 
 __all__ = [
     "Channel",
@@ -50,6 +50,7 @@ __all__ = [
     "Webhook",
     "WebhookChannel",
     "WebhookNotFound",
+    "forget_owner",
     "render",
     "sign",
 ]

@@ -23,10 +23,12 @@ from uuid import UUID
 import aiohttp
 import anyio.to_thread
 import structlog
+from aiohttp.abc import AbstractResolver
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sharing.notify import addresses
 from sharing.notify.db import NotificationRow, WebhookRow
 from sharing.notify.errors import DeliveryFailed
 from sharing.notify.models import Delivery
@@ -53,8 +55,11 @@ class Channel(Protocol):
     async def aclose(self) -> None: ...
 
 
-def insert_ignoring_duplicates(session: Session, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT that does nothing on a unique-constraint clash; True if a row went in."""
+def insert_ignoring_duplicates(
+    session: Session, table: Table, values: dict[str, Any] | list[dict[str, Any]]
+) -> bool:
+    """INSERT (of one row, or of many at once) that does nothing on a unique-constraint
+    clash; True if a row went in."""
     dialect = session.connection().dialect.name
     stmt = (
         postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -74,22 +79,26 @@ class InAppChannel:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def send(self, delivery: Delivery) -> None:
-        if delivery.owner_id is None:
-            raise DeliveryFailed("in-app notification without an owner", permanent=True)
-        owner_id = delivery.owner_id
-        m = delivery.message
-        values = {
+    @staticmethod
+    def values(event_id: UUID, owner_id: UUID, message: dict[str, Any]) -> dict[str, Any]:
+        """The notification row of one event (the dispatcher also writes it directly,
+        inside its fan-out transaction)."""
+        return {
             "id": uuid7(),
             "owner_id": owner_id,
-            "event_id": delivery.event_id,
-            "kind": str(m.get("kind", ""))[:40],
-            "title": str(m.get("title", ""))[:300],
-            "body": str(m.get("body", ""))[:2000],
-            "data": m.get("data") or {},
+            "event_id": event_id,
+            "kind": str(message.get("kind", ""))[:40],
+            "title": str(message.get("title", ""))[:300],
+            "body": str(message.get("body", ""))[:2000],
+            "data": message.get("data") or {},
             "created_at": utcnow(),
             "read_at": None,
         }
+
+    async def send(self, delivery: Delivery) -> None:
+        if delivery.owner_id is None:
+            raise DeliveryFailed("in-app notification without an owner", permanent=True)
+        values = self.values(delivery.event_id, delivery.owner_id, delivery.message)
 
         def tx(session: Session) -> None:
             insert_ignoring_duplicates(session, NotificationRow.__table__, values)  # type: ignore[arg-type]
@@ -236,21 +245,38 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 class WebhookChannel:
     """Signed JSON POSTs to the agency's registered URL (read at send time, so a new
     URL or secret applies to pending retries).  Redirects are not followed and any
-    non-2xx answer is a failure; the total time per POST is bounded by ``timeout``."""
+    non-2xx answer is a failure; the total time per POST is bounded by ``timeout``.
+
+    security: unless ``allow_private``, the target must be a public address: an IP
+    literal is checked before the POST, a name after DNS resolution (every address it
+    resolves to), and the connection goes to the checked address (see
+    ``sharing.notify.addresses``).  Proxies from the environment are never used."""
 
     name = "webhook"
 
-    def __init__(self, db: Database, keyring: KeyRing, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keyring: KeyRing,
+        *,
+        timeout: float = 5.0,
+        allow_private: bool = False,
+        dns: AbstractResolver | None = None,
+    ) -> None:
         self._db = db
         self._keyring = keyring
         self._timeout = timeout
+        self._allow_private = allow_private
+        self._dns = dns
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
+                connector=addresses.connector(allow_private=self._allow_private, dns=self._dns),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 headers={"User-Agent": USER_AGENT},
+                trust_env=False,
             )
         return self._session
 
@@ -285,10 +311,18 @@ class WebhookChannel:
             "Kho-Signature": sign(secret, int(time.time()), body),
         }
         try:
+            if not self._allow_private:
+                addresses.check_host(urlparse(url).hostname or "")
             async with self._client().post(
                 url, data=body, headers=headers, allow_redirects=False
             ) as resp:
                 status = resp.status
+        except addresses.BlockedAddress as exc:
+            raise DeliveryFailed(str(exc)) from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, addresses.BlockedAddress):
+                raise DeliveryFailed(str(exc.os_error)) from None
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
         except TimeoutError:
             raise DeliveryFailed(f"timed out after {self._timeout:g}s") from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:

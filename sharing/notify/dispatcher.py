@@ -33,19 +33,35 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from sharing.notify.channels import Channel, insert_ignoring_duplicates
-from sharing.notify.db import DeliveryRow, WebhookRow
+from sharing.notify.channels import Channel, InAppChannel, insert_ignoring_duplicates
+from sharing.notify.db import DeliveryRow, NotificationRow
 from sharing.notify.errors import DeliveryFailed
 from sharing.notify.models import ChannelStatus, Delivery, NotifySettings
 from sharing.notify.render import render
-from vault.db import Database, OutboxRow, OwnerRow, utcnow
+from vault.db import Base, Database, OutboxRow, utcnow
 from vault.ids import uuid7
 from vault.models import OwnerStatus
 
 log = structlog.get_logger("kho.notify")
+
+_OUTBOX = Base.metadata.tables["outbox"]
+_OWNERS = Base.metadata.tables["owners"]
+_WEBHOOKS = Base.metadata.tables["agency_webhooks"]
+_DELIVERIES = Base.metadata.tables["notification_deliveries"]
+_EVENT_STATE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("event_id"))
+    .values(
+        attempts=bindparam("attempts"),
+        available_at=bindparam("available"),
+        processed_at=bindparam("processed"),
+        last_error=bindparam("error"),
+    )
+)
 
 PURGE_EVERY = timedelta(hours=1)
 
@@ -111,40 +127,98 @@ class Dispatcher:
         return await self._db.run_write(self._fan_out_tx)
 
     def _fan_out_tx(self, session: Session) -> int:
+        """Plan the deliveries of due events with a handful of statements per batch:
+        the events, their owners and the agencies' webhooks are read in one query
+        each, and the deliveries, in-app notifications and the events' new state are
+        written with one multi-row statement each.  In-app notifications are written
+        here, in this transaction (they are rows of this database, nothing to send),
+        and their delivery rows are born delivered."""
         now = self._clock()
-        rows = (
-            session.execute(
-                select(OutboxRow)
-                .where(
-                    OutboxRow.processed_at.is_(None),
-                    OutboxRow.available_at <= now,
-                    OutboxRow.attempts < self.settings.max_attempts,
-                )
-                .order_by(OutboxRow.available_at, OutboxRow.id)
-                .limit(self.settings.batch_size)
-                .with_for_update(skip_locked=True)
+        conn = session.connection()
+        rows = conn.execute(
+            select(*_OUTBOX.c)
+            .where(
+                _OUTBOX.c.processed_at.is_(None),
+                _OUTBOX.c.available_at <= now,
+                _OUTBOX.c.attempts < self.settings.max_attempts,
             )
-            .scalars()
-            .all()
+            .order_by(_OUTBOX.c.available_at, _OUTBOX.c.id)
+            .limit(self.settings.batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return 0
+        owner_ids = {r.owner_id for r in rows if r.owner_id is not None}
+        owners = (
+            {
+                o.id: o
+                for o in conn.execute(
+                    select(_OWNERS.c.id, _OWNERS.c.status, _OWNERS.c.locale)
+                    .add_columns(_OWNERS.c.email, _OWNERS.c.phone)
+                    .where(_OWNERS.c.id.in_(owner_ids))
+                )
+            }
+            if owner_ids
+            else {}
         )
+        agency_ids = {r.agency_id for r in rows if r.agency_id is not None}
+        hooked = (
+            set(
+                conn.execute(
+                    select(_WEBHOOKS.c.agency_id).where(_WEBHOOKS.c.agency_id.in_(agency_ids))
+                ).scalars()
+            )
+            if agency_ids
+            else set()
+        )
+        inline = isinstance(self._channels.get("inapp"), InAppChannel)
+        deliveries: list[dict[str, Any]] = []
+        notices: list[dict[str, Any]] = []
+        states: list[dict[str, Any]] = []
         for row in rows:
-            row.attempts += 1
+            attempts = row.attempts + 1
             try:
-                with session.begin_nested():
-                    for values in self._plan(session, row, now):
-                        insert_ignoring_duplicates(session, DeliveryRow.__table__, values)  # type: ignore[arg-type]
+                plans = self._plan(row, owners.get(row.owner_id), row.agency_id in hooked, now)
             except Exception as exc:  # one bad event must not stop the others
-                row.available_at = now + self.backoff(row.attempts)
-                row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                log.warning(
-                    "outbox_event_failed", event_id=str(row.id), kind=row.kind, error=row.last_error
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                log.warning("outbox_event_failed", event_id=str(row.id), kind=row.kind, error=error)
+                states.append(
+                    {
+                        "event_id": row.id,
+                        "attempts": attempts,
+                        "available": now + self.backoff(attempts),
+                        "processed": None,
+                        "error": error,
+                    }
                 )
                 continue
-            row.processed_at = now
-            row.last_error = None
+            for plan in plans:
+                if inline and plan["channel"] == "inapp":
+                    notices.append(
+                        InAppChannel.values(plan["event_id"], plan["owner_id"], plan["message"])
+                    )
+                    plan["attempts"] = 1
+                    plan["delivered_at"] = now
+                deliveries.append(plan)
+            states.append(
+                {
+                    "event_id": row.id,
+                    "attempts": attempts,
+                    "available": row.available_at,
+                    "processed": now,
+                    "error": None,
+                }
+            )
+        if deliveries:
+            insert_ignoring_duplicates(session, DeliveryRow.__table__, deliveries)  # type: ignore[arg-type]
+        if notices:
+            insert_ignoring_duplicates(session, NotificationRow.__table__, notices)  # type: ignore[arg-type]
+        conn.execute(_EVENT_STATE, states)
         return len(rows)
 
-    def _plan(self, session: Session, row: OutboxRow, now: datetime) -> list[dict[str, Any]]:
+    def _plan(
+        self, row: Any, owner: Any, agency_has_webhook: bool, now: datetime
+    ) -> list[dict[str, Any]]:
         plans: list[dict[str, Any]] = []
         payload = row.payload if isinstance(row.payload, dict) else {}
 
@@ -168,38 +242,36 @@ class Dispatcher:
                 }
             )
 
-        if row.owner_id is not None:
-            owner = session.get(OwnerRow, row.owner_id)
-            if owner is not None and owner.status != OwnerStatus.DELETED:
-                locale = "en" if owner.locale == "en" else "vi"
-                rendered = render(row.kind, payload, locale)
-                if rendered is None:
-                    log.warning("unknown_event_kind", event_id=str(row.id), kind=row.kind)
-                else:
+        if owner is not None and owner.status != OwnerStatus.DELETED:
+            locale = "en" if owner.locale == "en" else "vi"
+            rendered = render(row.kind, payload, locale)
+            if rendered is None:
+                log.warning("unknown_event_kind", event_id=str(row.id), kind=row.kind)
+            else:
+                add(
+                    "inapp",
+                    "",
+                    {
+                        "kind": row.kind,
+                        "title": rendered.title,
+                        "body": rendered.body,
+                        "data": payload,
+                    },
+                    owner_id=owner.id,
+                )
+                if owner.email:
                     add(
-                        "inapp",
-                        "",
+                        "email",
+                        owner.email,
                         {
-                            "kind": row.kind,
-                            "title": rendered.title,
-                            "body": rendered.body,
-                            "data": payload,
+                            "subject": rendered.title,
+                            "body": rendered.body + _EMAIL_FOOTER[locale],
                         },
                         owner_id=owner.id,
                     )
-                    if owner.email:
-                        add(
-                            "email",
-                            owner.email,
-                            {
-                                "subject": rendered.title,
-                                "body": rendered.body + _EMAIL_FOOTER[locale],
-                            },
-                            owner_id=owner.id,
-                        )
-                    if owner.phone:
-                        add("sms", owner.phone, {"text": rendered.sms}, owner_id=owner.id)
-        if row.agency_id is not None and session.get(WebhookRow, row.agency_id) is not None:
+                if owner.phone:
+                    add("sms", owner.phone, {"text": rendered.sms}, owner_id=owner.id)
+        if row.agency_id is not None and agency_has_webhook:
             envelope = {
                 "id": str(row.id),
                 "type": row.kind,
@@ -219,6 +291,10 @@ class Dispatcher:
         task, which records its outcome when done."""
         room = min(self.settings.batch_size, self.settings.max_in_flight - len(self._in_flight))
         if room <= 0:
+            return 0
+        # Note: a read first, which runs beside writers; under load in-app messages (born
+        # delivered) are all there is, and an empty claim still took the single writer.
+        if not await self._db.run_query(self._any_due):
             return 0
         claimed = await self._db.run_write(lambda session: self._claim_tx(session, room))
         tasks = []
@@ -243,6 +319,18 @@ class Dispatcher:
         # Note: longer than any send may take, so a delivery in flight is never claimed
         # by a second worker; a worker that dies leaves it for retry after this.
         return timedelta(seconds=self.settings.send_timeout_seconds * 2 + 30)
+
+    def _any_due(self, conn: Connection) -> bool:
+        due = conn.execute(
+            select(_DELIVERIES.c.id)
+            .where(
+                _DELIVERIES.c.delivered_at.is_(None),
+                _DELIVERIES.c.available_at <= self._clock(),
+                _DELIVERIES.c.attempts < self.settings.max_attempts,
+            )
+            .limit(1)
+        ).first()
+        return due is not None
 
     def _claim_tx(self, session: Session, limit: int | None = None) -> list[Delivery]:
         now = self._clock()

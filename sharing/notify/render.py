@@ -146,12 +146,29 @@ def _filing_status(p: dict[str, Any], vi: bool) -> Rendered:
     )
 
 
+def _filing_document_fetched(p: dict[str, Any], vi: bool) -> Rendered:
+    actor = _s(p, "actor_name", "?")
+    procedure = _s(p, "procedure_code", "?")
+    if vi:
+        return Rendered(
+            title=f"Giấy tờ trong hồ sơ {procedure} vừa được mở",
+            body=f"{actor} đã mở một giấy tờ trong hồ sơ {procedure} của bạn.",
+            sms=f"Kho: {actor} vua mo giay to trong ho so {procedure} cua ban.",
+        )
+    return Rendered(
+        title=f"A paper of your {procedure} filing was opened",
+        body=f"{actor} opened a paper of your {procedure} filing.",
+        sms=f"Kho: {actor} opened a paper of your {procedure} filing.",
+    )
+
+
 _RENDERERS: dict[str, Callable[[dict[str, Any], bool], Rendered]] = {
     EventKind.DOCUMENT_DEPOSITED: _deposited,
     EventKind.DOCUMENT_REVOKED: _revoked,
     EventKind.SHARE_OPENED: _share_opened,
     EventKind.REQUEST_RECEIVED: _request_received,
     EventKind.FILING_STATUS_CHANGED: _filing_status,
+    EventKind.FILING_DOCUMENT_FETCHED: _filing_document_fetched,
 }
 
 

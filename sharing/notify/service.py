@@ -7,14 +7,15 @@ import re
 from urllib.parse import urlparse
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from sharing.notify.addresses import BlockedAddress, check_host
 from sharing.notify.channels import new_webhook_secret, secret_context
-from sharing.notify.db import NotificationRow, WebhookRow
+from sharing.notify.db import DeliveryRow, NotificationRow, WebhookRow
 from sharing.notify.errors import NotificationNotFound, WebhookNotFound
 from sharing.notify.models import Contact, Notification, NotificationPage, Webhook
-from vault.db import Database, OwnerRow, utcnow
+from vault.db import Database, OutboxRow, OwnerRow, utcnow
 from vault.errors import InvalidInput, OwnerNotFound
 from vault.keys import KeyRing
 from vault.models import OwnerStatus
@@ -55,11 +56,13 @@ def normalize_phone(value: str | None) -> str | None:
     return digits
 
 
-def check_webhook_url(url: str) -> str:
-    """An absolute http(s) URL without credentials; raises ``InvalidInput``.
+def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
+    """An absolute http(s) URL without credentials, aimed at a public address (unless
+    ``allow_private``); raises ``InvalidInput``.
 
-    Note: agencies are registered by the operator, so their endpoints are trusted not
-    to aim at Kho's own network; redirects are never followed all the same."""
+    security: an IP literal or a local name (``localhost``, ``*.internal``…) is refused
+    here; a host name is checked again at every delivery, after DNS resolution (see
+    ``sharing.notify.addresses``).  Redirects are never followed."""
     url = url.strip()
     if not url or len(url) > MAX_URL or any(c.isspace() for c in url):
         raise InvalidInput("url", f"must be an http(s) URL of at most {MAX_URL} characters")
@@ -75,6 +78,11 @@ def check_webhook_url(url: str) -> str:
         raise InvalidInput("url", "must not carry credentials")
     if parsed.fragment:
         raise InvalidInput("url", "must not have a fragment")
+    if not allow_private:
+        try:
+            check_host(parsed.hostname)
+        except BlockedAddress as exc:
+            raise InvalidInput("url", str(exc).removeprefix("refused: ")) from None
     return url
 
 
@@ -106,9 +114,12 @@ def decode_cursor(cursor: str) -> UUID:
 
 
 class NotificationService:
-    def __init__(self, db: Database, keyring: KeyRing) -> None:
+    def __init__(
+        self, db: Database, keyring: KeyRing, *, webhook_allow_private: bool = False
+    ) -> None:
         self._db = db
         self._keyring = keyring
+        self._allow_private = webhook_allow_private
 
     # -- the citizen's notifications ------------------------------------------------------
 
@@ -205,8 +216,8 @@ class NotificationService:
     async def set_webhook(self, agency_id: UUID, url: str) -> tuple[Webhook, str]:
         """Register (or replace) the agency's endpoint with a new signing secret;
         returns the webhook and the secret, which is shown this once.  Raises
-        ``InvalidInput``."""
-        url = check_webhook_url(url)
+        ``InvalidInput`` (also for a URL aimed at a non-public address)."""
+        url = check_webhook_url(url, allow_private=self._allow_private)
         secret, raw = new_webhook_secret()
         kek_id, wrapped = self._keyring.wrap(raw, secret_context(agency_id))
         now = utcnow()
@@ -263,3 +274,22 @@ async def rewrap_webhook_secrets(db: Database, old: KeyRing, new: KeyRing) -> in
         return len(rows)
 
     return await db.run_write(tx)
+
+
+def forget_owner(session: Session, owner_id: UUID) -> None:
+    """The account-deletion hook (``vault.documents.OwnerDeletionHook``): the owner's
+    in-app notifications, every delivery to them (which names their email address or
+    phone number) and the outbox events about them go, with the copies of those events
+    still owed to agencies' webhooks.
+
+    Note: the events are locked first, so a worker fanning one of them out at this very
+    moment (PostgreSQL) finishes before its deliveries are looked for."""
+    events = list(
+        session.scalars(
+            select(OutboxRow.id).where(OutboxRow.owner_id == owner_id).with_for_update()
+        )
+    )
+    about = or_(DeliveryRow.owner_id == owner_id, DeliveryRow.event_id.in_(events))
+    session.execute(delete(DeliveryRow).where(about))
+    session.execute(delete(NotificationRow).where(NotificationRow.owner_id == owner_id))
+    session.execute(delete(OutboxRow).where(OutboxRow.owner_id == owner_id))

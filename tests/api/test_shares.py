@@ -140,6 +140,87 @@ async def test_one_use_link_opened_by_100_at_once_serves_exactly_one(client, ser
     assert codes.count(410) == 99, codes
 
 
+async def test_concurrent_openings_are_exact_and_chain_the_audit_in_order(client, services):
+    """Openings are group-committed: 100 at once over two owners' links (one with three
+    uses, one unlimited) give exactly three 200s on the limited one, and every opening
+    that succeeded wrote its grant, its audit event (each owner's chain still verifies)
+    and its outbox event; the refused ones wrote nothing."""
+    from sharing.db import ShareOpeningRow
+    from vault import audit
+    from vault.db import AuditRow, OwnerRow
+
+    a_headers, a_docs = await _citizen_with_docs(services, client, 1)
+    b_headers, b_docs = await _citizen_with_docs(services, client, 2)
+    limited = await _share(client, a_headers, [a_docs[0]["id"]], max_uses=3)
+    unlimited = await _share(client, b_headers, [d["id"] for d in b_docs])
+    urls = [f"/api/v1/shared/{limited['token']}", f"/api/v1/shared/{unlimited['token']}"]
+
+    answers = await asyncio.gather(*(client.get(urls[i % 2]) for i in range(100)))
+
+    limited_codes = [a.status_code for i, a in enumerate(answers) if i % 2 == 0]
+    assert sorted(limited_codes) == [200] * 3 + [410] * 47, limited_codes
+    assert all(a.status_code == 200 for i, a in enumerate(answers) if i % 2 == 1)
+    uses = sorted(a.json()["use_count"] for i, a in enumerate(answers) if i % 2 == 1)
+    assert uses == list(range(1, 51))  # each opening saw its own place in line
+    async with services.database.read() as session:
+        for share, opened in ((limited, 3), (unlimited, 50)):
+            row = await session.get(ShareRow, UUID(share["id"]))
+            assert row is not None and row.use_count == opened
+            grants = await session.scalars(
+                select(ShareOpeningRow.id).where(ShareOpeningRow.share_id == row.id)
+            )
+            assert len(grants.all()) == opened
+            events = await session.scalars(
+                select(AuditRow.id).where(
+                    AuditRow.owner_id == row.owner_id, AuditRow.action == "share_opened"
+                )
+            )
+            assert len(events.all()) == opened
+            outbox = await session.scalars(
+                select(OutboxRow.id).where(
+                    OutboxRow.owner_id == row.owner_id, OutboxRow.kind == "share.opened"
+                )
+            )
+            assert len(outbox.all()) == opened
+            owner = await session.get(OwnerRow, row.owner_id)
+            assert owner is not None
+            assert await audit.verify_owner_chain(session, owner) is None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_two_processes_batching_openings_of_one_link_stay_exact(client, services, settings):
+    """Two app processes (two services, two connection pools) on one PostgreSQL: each
+    batches its own openings, and the row locks keep ``max_uses`` exact between them."""
+    from kho.app import Services
+    from sharing.errors import ShareGone
+    from sharing.models import viewer_for
+    from vault import audit
+    from vault.db import OwnerRow
+
+    headers, docs = await _citizen_with_docs(services, client, 1)
+    share = await _share(client, headers, [docs[0]["id"]], max_uses=5)
+    other = Services(settings)
+    try:
+
+        async def one(svc) -> str:
+            try:
+                await svc.shares.open(share["token"], viewer_for(None, "198.51.100.1"))
+            except ShareGone as gone:
+                return gone.reason
+            return "ok"
+
+        got = await asyncio.gather(*(one(services if i % 2 else other) for i in range(60)))
+    finally:
+        await other.close()
+
+    assert sorted(got) == ["ok"] * 5 + ["used_up"] * 55, got
+    async with services.database.read() as session:
+        row = await session.get(ShareRow, UUID(share["id"]))
+        assert row is not None and row.use_count == 5
+        owner = await session.get(OwnerRow, row.owner_id)
+        assert owner is not None and await audit.verify_owner_chain(session, owner) is None
+
+
 async def test_bad_share_requests_are_422(client, services):
     headers, docs = await _citizen_with_docs(services, client, 1)
     other, other_docs = await _citizen_with_docs(services, client, 1)
@@ -418,3 +499,25 @@ async def test_the_owner_is_told_when_a_link_is_opened_and_a_request_arrives(cli
     items = (await client.get("/api/v1/notifications", headers=citizen)).json()["items"]
     kinds = sorted(n["kind"] for n in items)
     assert kinds == ["request.received", "share.opened"], items
+
+
+async def test_deleting_the_account_revokes_its_links(client, services):
+    """A paper kept under an agency's legal hold stays in Kho after its owner leaves,
+    but the deleted owner's links no longer show it (or anything)."""
+    agency, _ = await f.agency_headers(services, client)
+    pid, password = await f.citizen(services)
+    headers = await f.login(client, pid, password)
+    held = (await f.deposit(client, agency, pid, title="Sổ hộ khẩu", legal_hold=True)).json()
+    created = await _share(client, headers, [held["id"]])
+    opened = await client.get(f"/api/v1/shared/{created['token']}")
+    assert opened.status_code == 200, opened.text
+    grant_url = opened.json()["documents"][0]["content_url"]
+
+    r = await client.request("DELETE", "/api/v1/me", json={"password": password}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert [d["id"] for d in r.json()["documents_kept"]] == [held["id"]]
+
+    gone = f.assert_problem(await client.get(f"/api/v1/shared/{created['token']}"), 410)
+    assert gone["reason"] == "revoked"
+    f.assert_problem(await client.get(grant_url), 410)
+    f.assert_problem(await client.get(f"/api/v1/shared/{created['token']}/qr.png"), 410)

@@ -22,6 +22,7 @@ from tests import factories as f
 from tests.factories import cheap_passwords  # noqa: F401 (fixture)
 from tests.sharing.servers import webhook_receivers
 from vault.db import OutboxRow, OwnerRow, utcnow
+from vault.ids import uuid7
 from vault.outbox import EventKind, enqueue
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
@@ -245,6 +246,66 @@ async def test_deleting_the_account_forgets_the_contact(client, services):
     assert (row.email, row.phone) == (None, None)
 
 
+async def test_deleting_the_account_forgets_notifications_deliveries_and_events(client, services):
+    async with webhook_receivers(1) as [receiver]:
+        agency, _ = await agency_with_webhook(services, receiver.url)
+        pid, password = await f.citizen(services)
+        leaving = await owner_id(services, pid)
+        await set_owner(services, leaving, phone="+84912345678")
+        other_pid, _ = await f.citizen(services)
+        staying = await owner_id(services, other_pid)
+        for oid in (leaving, staying):
+            await event(
+                services,
+                EventKind.DOCUMENT_DEPOSITED,
+                {"title": "CCCD"},
+                owner_id=oid,
+                agency_id=agency.id,
+            )
+        await services.dispatcher.drain()
+        sent_before = len(receiver.received)
+        # one more event about each, not yet fanned out
+        for oid in (leaving, staying):
+            await event(
+                services,
+                EventKind.DOCUMENT_DEPOSITED,
+                {"title": "GPLX"},
+                owner_id=oid,
+                agency_id=agency.id,
+            )
+        leaving_events = {
+            r.id for r in await rows(services, OutboxRow, OutboxRow.owner_id == leaving)
+        }
+        assert len(leaving_events) == 2
+        assert await count(services, NotificationRow, NotificationRow.owner_id == leaving) == 1
+        assert (
+            await count(services, DeliveryRow, DeliveryRow.owner_id == leaving) == 2
+        )  # in-app, SMS
+
+        citizen = await f.login(client, pid, password)
+        r = await client.request(
+            "DELETE", "/api/v1/me", json={"password": password}, headers=citizen
+        )
+        assert r.status_code == 200, r.text
+
+        assert await count(services, NotificationRow, NotificationRow.owner_id == leaving) == 0
+        assert await count(services, DeliveryRow, DeliveryRow.owner_id == leaving) == 0
+        assert await count(services, DeliveryRow, DeliveryRow.event_id.in_(leaving_events)) == 0
+        assert await count(services, OutboxRow, OutboxRow.owner_id == leaving) == 0
+        # the other citizen keeps everything
+        assert await count(services, NotificationRow, NotificationRow.owner_id == staying) == 1
+        assert await count(services, OutboxRow, OutboxRow.owner_id == staying) == 2
+
+        await services.dispatcher.drain()
+        assert await count(services, NotificationRow, NotificationRow.owner_id == leaving) == 0
+        assert await count(services, NotificationRow, NotificationRow.owner_id == staying) == 2
+        # the agency hears only of the event about the citizen who stayed
+        assert len(receiver.received) == sent_before + 1
+        newest = msgspec.json.decode(receiver.received[-1].body)
+        assert newest["data"]["title"] == "GPLX"
+        assert UUID(newest["id"]) not in leaving_events
+
+
 def test_every_kind_renders_in_both_languages():
     payloads = {
         EventKind.DOCUMENT_DEPOSITED: {
@@ -271,6 +332,13 @@ def test_every_kind_renders_in_both_languages():
             "procedure_code": "MARRIAGE",
             "status": "done",
             "note": None,
+        },
+        EventKind.FILING_DOCUMENT_FETCHED: {
+            "filing_id": "f",
+            "procedure_code": "MARRIAGE",
+            "document_id": "d",
+            "actor_type": "official",
+            "actor_name": "Trần Thị Bình (Sở Tư pháp)",
         },
     }
     assert set(payloads) == set(EventKind)
@@ -467,6 +535,8 @@ async def test_a_claim_skips_what_another_worker_holds(services):
     claims.  B must take other rows at once, never the same ones (and never wait)."""
     pid, _ = await f.citizen(services)
     oid = await owner_id(services, pid)
+    # Note: in-app notifications are written by the fan-out itself; SMS is sent later
+    await set_owner(services, oid, phone="+84912345678")
     for i in range(6):
         await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": f"#{i}"}, owner_id=oid)
     a, b = dispatcher(services, batch_size=3), dispatcher(services, batch_size=3)
@@ -613,7 +683,11 @@ async def test_key_rotation_keeps_webhook_secrets_usable(services):
         only_new = rotated.only_current()  # the old master key is gone
         d = Dispatcher(
             services.database,
-            {"webhook": WebhookChannel(services.database, only_new, timeout=1.0)},
+            {
+                "webhook": WebhookChannel(
+                    services.database, only_new, timeout=1.0, allow_private=True
+                )
+            },
             NotifySettings(),
         )
         await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "x"}, agency_id=agency.id)
@@ -655,3 +729,149 @@ async def test_old_sent_rows_are_purged_and_given_up_ones_kept(services):
     assert kept.channel == "email" and kept.delivered_at is None
     assert "SMTP" in (kept.last_error or "")
     assert await count(services, NotificationRow) == 1  # the citizen's list is not touched
+
+
+# -- what agencies' webhooks hear of openings ----------------------------------------------
+
+
+async def _registered_webhook(client, agency_headers: dict[str, str], url: str) -> str:
+    r = await client.put("/api/v1/agency/webhook", headers=agency_headers, json={"url": url})
+    assert r.status_code == 200, r.text
+    return str(r.json()["secret"])
+
+
+def _events(receiver, secret: str) -> list[dict[str, Any]]:
+    out = []
+    for got in receiver.received:
+        check_signature(secret, got.headers, got.body)
+        out.append(msgspec.json.decode(got.body))
+    return out
+
+
+async def test_an_agency_hears_when_its_people_open_a_share_or_fetch_a_filing_paper(
+    client, services
+):
+    """Signed ``share.opened`` to the agency when its official opens an agency-audience
+    link or it reads an approved request's papers; ``filing.document_fetched`` when a
+    filing's paper is fetched.  A link for anyone tells no agency; the citizen is told
+    of every opening."""
+    async with webhook_receivers(2) as [stp_hook, other_hook]:
+        stp, code = await f.agency_headers(
+            services, client, code="STP-HN", scopes="deposit,request,filings"
+        )
+        stp_secret = await _registered_webhook(client, stp, stp_hook.url)
+        other, _ = await f.agency_headers(services, client)
+        other_secret = await _registered_webhook(client, other, other_hook.url)
+        await services.accounts.create_official(code, "can-bo", "Trần Thị Bình", f.PASSWORD)
+        r = await client.post(
+            "/api/v1/auth/official-login",
+            json={"agency": code, "username": "can-bo", "password": f.PASSWORD},
+        )
+        official = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        pid, password = await f.citizen(services)
+        citizen = await f.login(client, pid, password)
+        paper = (await f.deposit(client, stp, pid, doc_type="citizen_id", title="CCCD")).json()
+        await services.dispatcher.drain()
+        stp_hook.received.clear()  # the deposit's own event
+
+        # 1. an agency-audience link opened by that agency's official
+        for_stp = await client.post(
+            "/api/v1/shares",
+            headers=citizen,
+            json={
+                "document_ids": [paper["id"]],
+                "ttl_seconds": 3600,
+                "audience": {"agency": code},
+                "purpose": "Xác minh",
+            },
+        )
+        assert for_stp.status_code == 201, for_stp.text
+        r = await client.get(f"/api/v1/shared/{for_stp.json()['token']}", headers=official)
+        assert r.status_code == 200, r.text
+        # 2. a link for anyone, opened by the other agency: no agency is told
+        anyone = await client.post(
+            "/api/v1/shares",
+            headers=citizen,
+            json={"document_ids": [paper["id"]], "ttl_seconds": 3600, "purpose": "x"},
+        )
+        r = await client.get(f"/api/v1/shared/{anyone.json()['token']}", headers=other)
+        assert r.status_code == 200, r.text
+        # 3. a consent request, approved, then read by the agency
+        expires = (utcnow() + timedelta(days=1)).isoformat()
+        req = await client.post(
+            "/api/v1/agency/requests",
+            headers=stp,
+            json={
+                "personal_id": pid,
+                "doc_types": ["citizen_id"],
+                "purpose": "Kết hôn",
+                "expires_at": expires,
+            },
+        )
+        assert req.status_code == 201, req.text
+        rid = req.json()["id"]
+        r = await client.post(f"/api/v1/requests/{rid}/approve", headers=citizen, json={})
+        assert r.status_code == 200, r.text
+        r = await client.get(f"/api/v1/agency/requests/{rid}", headers=stp)
+        assert r.status_code == 200 and len(r.json()["documents"]) == 1, r.text
+        await services.dispatcher.drain()
+
+        opened = {
+            e["data"]["share_id"]: e["data"]
+            for e in _events(stp_hook, stp_secret)  # sent concurrently: in any order
+            if e["type"] == "share.opened"
+        }
+        assert set(opened) == {for_stp.json()["id"], r.json()["share_id"]}
+        assert opened[for_stp.json()["id"]]["actor_name"].startswith("Trần Thị Bình (")
+        assert opened[r.json()["share_id"]]["request_id"] == rid
+        assert _events(other_hook, other_secret) == []
+        seen = await rows(services, NotificationRow, NotificationRow.kind == "share.opened")
+        assert len(seen) == 3  # the citizen hears of all three openings
+
+        # 4. a filing's paper fetched by the receiving agency
+        draft = await client.post(
+            "/api/v1/filings",
+            headers=citizen,
+            json={"procedure_code": "judicial_record_certificate"},
+        )
+        assert draft.status_code == 201, draft.text
+        residence = await f.upload(client, citizen, f.pdf("cu tru"), doc_type="residence")
+        fid = draft.json()["id"]
+        r = await client.put(
+            f"/api/v1/filings/{fid}/documents/residence",
+            headers=citizen,
+            json={"document_id": residence["id"]},
+        )
+        assert r.status_code == 200, r.text
+        form = {
+            "phone": "0912 345 678",
+            "birth_date": "1990-05-17",
+            "form_number": "1",
+            "purpose": "Xin việc",
+            "copies": "1",
+        }
+        r = await client.patch(
+            f"/api/v1/filings/{fid}/form", headers=citizen, json={"values": form}
+        )
+        assert r.status_code == 200, r.text
+        assert (
+            await client.post(f"/api/v1/filings/{fid}/submit", headers=citizen)
+        ).status_code == 200
+        await services.dispatcher.drain()
+        stp_hook.received.clear()
+        got = await client.get(
+            f"/api/v1/agency/filings/{fid}/documents/{residence['id']}/content", headers=stp
+        )
+        assert got.status_code == 200, got.text
+        missing = await client.get(
+            f"/api/v1/agency/filings/{fid}/documents/{uuid7()}/content", headers=stp
+        )
+        assert missing.status_code == 404  # a fetch that did not happen tells nobody
+        await services.dispatcher.drain()
+
+        [fetched] = _events(stp_hook, stp_secret)
+        assert fetched["type"] == "filing.document_fetched"
+        assert fetched["data"]["filing_id"] == fid
+        assert fetched["data"]["document_id"] == residence["id"]
+        assert fetched["data"]["procedure_code"] == "judicial_record_certificate"
+        assert fetched["data"]["actor_type"] == "agency"
