@@ -4,6 +4,7 @@ server, and the weight of each page with its stylesheet and scripts.
 
     .venv/bin/python bench/pages.py            # full run (~1 min)
     .venv/bin/python bench/pages.py --quick    # short run (~30 s)
+    .venv/bin/python bench/pages.py --profile  # also py-spy the server under each page
 
 One run starts its own server on the embedded default (``kho demo`` then ``kho serve``;
 see ``bench/ingest.py``), fills the demo citizen's vault to 200 papers, shares three of
@@ -43,6 +44,7 @@ from bench.ingest import (
     WrkClient,
     login,
     multipart_body,
+    profile_server,
     upload_once,
 )
 from kho.samples import make_pdf
@@ -125,6 +127,22 @@ def run(args: argparse.Namespace) -> int:
             measured[key] = client.run(load)
             server.check_alive()
         results["loads"] = {k: v.to_json() for k, v in measured.items()}
+        if args.profile:
+            results["profile"] = {}
+            for key in ("wallet", "landing"):
+                print(f"profiling {loads[key].name} with py-spy ...", flush=True)
+                prof = profile_server(server, client, loads[key], workdir)
+                results["profile"][key] = prof
+                raw = workdir / "profile.txt"
+                if raw.exists():
+                    RESULTS_DIR.mkdir(exist_ok=True)
+                    shutil.copy(raw, RESULTS_DIR / f"pages-profile-{key}.txt")
+                for name, pct in prof.get("threads_pct", []):
+                    print(f"  thread {name}: {pct}%")
+                for name, pct in prof.get("project_inclusive_pct", [])[:15]:
+                    print(f"  {pct:5.1f}%  {name}")
+                for name, pct in prof.get("self_pct", [])[:15]:
+                    print(f"  self {pct:5.1f}%  {name}")
         floor = measured["floor"]
         print(f"\n{'page':<22}{'req/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'KB':>8}  target")
         print(
@@ -159,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also py-spy the server")
     try:
         return run(parser.parse_args())
     except BenchError as exc:

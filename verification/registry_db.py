@@ -323,8 +323,11 @@ def _issuer(session: Session, row: IssuerRow) -> Issuer:
     )
 
 
+_VERSION = select(RegistryMetaRow.version)  # built once: every page asks for it
+
+
 def _version(session: Session | Connection) -> int:
-    return int(session.execute(select(RegistryMetaRow.version)).scalar_one())
+    return int(session.execute(_VERSION).scalar_one())
 
 
 def load_registry(session: Session) -> TrustRegistry:
