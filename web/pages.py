@@ -4,6 +4,7 @@ little JavaScript only enhances (drag-and-drop), nothing depends on it."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 from uuid import UUID
@@ -60,7 +61,8 @@ def page(
     **context: Any,
 ) -> Template:
     lang = lang_of(request)
-    t = translator(lang)
+    helpers = language_helpers(lang)
+    t = helpers["t"]
     other = "en" if lang == "vi" else "vi"
     query = dict(request.query_params)
     query["lang"] = other
@@ -73,8 +75,7 @@ def page(
             "lang": lang,
             "title": t(title_key),
             "switch_url": switch,
-            "fmt_time": lambda d: _fmt_time(d, lang),
-            "fmt_size": _fmt_size,
+            **helpers,
             **context,
         },
     )
@@ -83,10 +84,18 @@ def page(
     return response
 
 
+def language_helpers(lang: str) -> dict[str, Any]:
+    """What every template uses to speak ``lang``: ``t``, ``fmt_time`` and ``fmt_size``."""
+    return {"t": translator(lang), "fmt_time": lambda d: _fmt_time(d, lang), "fmt_size": _fmt_size}
+
+
 # Vietnam keeps one offset all year (no daylight saving).
 VIETNAM = timezone(timedelta(hours=7))
 
 
+# Note: pages show the same few hundred times again and again (a wallet's papers), and
+# strftime with the time zone change was a tenth of the wallet's rendering.
+@functools.lru_cache(maxsize=4096)
 def _fmt_time(value: datetime | None, lang: str) -> str:
     if value is None:
         return "—"
