@@ -176,6 +176,11 @@ _LISTED = select(
     DocumentRow.status_changed_at,
     DocumentRow.verification_code,
 ).outerjoin(AgencyRow, AgencyRow.id == DocumentRow.issuer_agency_id)
+_FIRST_PAGE = (
+    _LISTED.where(DocumentRow.owner_id == bindparam("owner_id"))
+    .order_by(DocumentRow.id.desc())
+    .limit(bindparam("limit"))
+)
 _PROVENANCES = {str(p): p for p in Provenance}
 _ISSUER_STATUSES = {str(s): s for s in IssuerStatus}
 
@@ -258,6 +263,13 @@ _OWNER_ADVANCE = (
         audit_head=bindparam("head"),
     )
 )
+
+
+def _document_page(found: list[Document], limit: int) -> DocumentPage:
+    """``found``: up to ``limit + 1`` documents, newest first (one more means a next page)."""
+    items = found[:limit]
+    next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
+    return DocumentPage(items=items, next_cursor=next_cursor)
 
 
 def _encode_cursor(doc_id: UUID) -> str:
@@ -752,6 +764,13 @@ class VaultService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> DocumentPage:
+        if not (flt.doc_type or flt.provenance or flt.q or cursor):
+            # the wallet as it opens: a statement built once, only values bound
+            rows = {"owner_id": owner_id, "limit": limit + 1}
+            found = await self._db.run_query(
+                lambda conn: [_listed_document(r) for r in conn.execute(_FIRST_PAGE, rows)]
+            )
+            return _document_page(found, limit)
         q = _LISTED.where(DocumentRow.owner_id == owner_id)
         if flt.doc_type:
             q = q.where(DocumentRow.doc_type == flt.doc_type)
@@ -767,9 +786,7 @@ class VaultService:
         found = await self._db.run_query(
             lambda conn: [_listed_document(r) for r in conn.execute(page)]
         )
-        items = found[:limit]
-        next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
-        return DocumentPage(items=items, next_cursor=next_cursor)
+        return _document_page(found, limit)
 
     async def get_document(self, owner_id: UUID, document_id: UUID) -> Document:
         """Raises ``DocumentNotFound`` for a missing document *or another owner's*."""

@@ -11,13 +11,13 @@ included), the language and the type's name.  A change to any of them (a revocat
 new title, the registry renaming a type) is a different key, so nothing is ever stale and
 no invalidation is needed; a card is only found by someone who already holds that
 owner's ``Document``.  The card template gets only those values (never the request, the
-session or a CSRF token).  Note: the cache is bounded (least recently used cards go) and
-per process; it holds titles a while after a paper is deleted, as any recent page would.
+session or a CSRF token).  Note: the cache is bounded and
+per process (the oldest cards go first); it holds titles a while after a paper is
+deleted, as any recent page would.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +36,7 @@ class CardCache:
     def __init__(self, template: str = WALLET_CARD, size: int = CACHED_CARDS) -> None:
         self._template = template
         self._size = size
-        self._cards: OrderedDict[tuple[int, Document, str, str], Markup] = OrderedDict()
+        self._cards: dict[tuple[int, Document, str, str], Markup] = {}
         self.renders = 0  # cards rendered, not reused (for tests)
 
     def card(
@@ -52,7 +52,6 @@ class CardCache:
         key = (id(environment), doc, lang, type_label)
         found = self._cards.get(key)
         if found is not None:
-            self._cards.move_to_end(key)
             return found
         rendered = environment.get_template(self._template).render(
             {**context(), "d": doc, "lang": lang, "type_label": type_label}
@@ -61,7 +60,7 @@ class CardCache:
         self.renders += 1
         self._cards[key] = html
         if len(self._cards) > self._size:
-            self._cards.popitem(last=False)
+            del self._cards[next(iter(self._cards))]  # the oldest card goes first
         return html
 
 

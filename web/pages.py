@@ -12,7 +12,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Stream, Template
 
@@ -70,6 +70,7 @@ def page(
     response = Template(
         template_name=name,
         status_code=status,
+        media_type=MediaType.HTML,  # Note: said, not guessed from the name on every page
         context={
             "t": t,
             "lang": lang,

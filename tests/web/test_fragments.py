@@ -95,4 +95,4 @@ def test_the_cache_is_bounded_and_keyed_by_every_input():
     assert cache.card(env, c, "vi", "T", helpers) == "X|&lt;c&gt;|T|vi"
     assert cache.card(env, b, "vi", "T", helpers) == "X|b|T|vi"
     assert cache.card(env, a, "vi", "T", helpers) == "X|a|T|vi"
-    assert cache.renders == 6  # only two cards kept: "a" in Vietnamese had gone
+    assert cache.renders == 6  # only two cards kept: "a" in Vietnamese, the oldest, had gone
