@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -44,21 +43,12 @@ def _run(args: argparse.Namespace, fn: Command, *, migrate: bool = True) -> int:
 # -- commands -----------------------------------------------------------------------------
 
 
-def _freeze_heap() -> None:
-    """Once started, keep what the process built (modules, services, compiled templates)
-    out of the garbage collector's full passes: each page allocates enough to trigger
-    them, and scanning that heap every time cost about a tenth of a page's server time."""
-    gc.collect()
-    gc.freeze()
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings.from_env()
     configure_logging(settings)
     app = create_app(settings)
-    app.on_startup.append(_freeze_heap)
     print(f"Kho is serving on http://{args.host}:{args.port}  (data: {settings.data_dir})")
     print(f"  API docs: http://{args.host}:{args.port}/schema/swagger")
     uvicorn.run(
