@@ -764,6 +764,13 @@ class DatabaseRegistrySource:
         self._cached: TrustRegistry | None = None
         self.loads = 0  # how many times the tables were read (for metrics and tests)
 
+    def loaded(self, version: int) -> TrustRegistry | None:
+        """The registry at ``version`` if it is the one in memory, else None; no query.
+        For a caller holding a report checked against ``version`` a moment ago (in the
+        same request), whose names and types should be that report's."""
+        cached = self._cached
+        return cached if cached is not None and cached.version == version else None
+
     async def current(self) -> TrustRegistry:
         try:
             version = await self._db.run_query(_version)

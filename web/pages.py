@@ -198,7 +198,12 @@ class SharePages(Controller):
                 error=("password_locked", {"minutes": max(1, locked.retry_after // 60)}),
             )
         reports = await stored_documents.reports(view.documents)
-        registry = await registry_source.current()
+        # the type names of the registry the verdicts were just checked against (the
+        # reports read its version a moment ago): no second lookup
+        versions = {r.registry_version for r in reports if r.registry_version}
+        registry = (
+            registry_source.loaded(versions.pop()) if len(versions) == 1 else None
+        ) or await registry_source.current()
         lang = lang_of(request)
 
         def type_name(code: str | None) -> str:

@@ -67,6 +67,9 @@ async def test_a_card_is_reused_until_its_paper_changes(client, services):
     english = papers((await client.get("/?lang=en")).text)
     assert "Revoked" in english and "Đã bị thu hồi" not in english
     assert "Birth certificate" in english
+    await services.registry.rename_document_type("birth_certificate", name_en="Birth extract")
+    renamed = papers((await client.get("/?lang=en")).text)
+    assert "Birth extract" in renamed and "Birth certificate" not in renamed
 
     await f.upload(client, headers, f.pdf("mới"), title="Bằng tốt nghiệp")
     both = papers((await client.get("/")).text)
