@@ -18,9 +18,10 @@ them and opens the link once (so their verification reports are cached), then me
 Both pages are asked for as a browser does after its first visit: with the CSRF cookie
 the first answer set (the wallet with the session cookie too).
 
-Targets (issue #6): p95 ≤ 50 ms for both pages (the client reports p90 and p99; p95 lies
-between them), and each page ≤ 150 KB with what it loads.  Prints a table and writes
-``bench/results/pages-<timestamp>.json``; exit 0 even on MISS.
+Targets (issue #6): p95 ≤ 50 ms for both pages, and each page ≤ 150 KB with what it
+loads.  Each row also shows its throughput as a fraction of the floor's (×floor) and the
+server's CPU time per request: the machine is shared, so compare those within one run.
+Prints a table and writes ``bench/results/pages-<timestamp>.json``; exit 0 even on MISS.
 """
 
 from __future__ import annotations
@@ -169,25 +170,28 @@ def run(args: argparse.Namespace) -> int:
                 for name, pct in prof.get("self_pct", [])[:15]:
                     print(f"  self {pct:5.1f}%  {name}")
         floor = measured["floor"]
-        print(f"\n{'page':<22}{'req/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'KB':>8}  target")
-        print(
-            f"{'floor /health/live':<22}{floor.per_s:>9.0f}{floor.p50_ms:>8.1f}"
-            f"{floor.p90_ms:>8.1f}{floor.p99_ms:>8.1f}{'':>8}"
-        )
+        head = f"{'page':<27}{'req/s':>7}{'×floor':>8}{'p50':>7}{'p90':>7}{'p95':>7}{'p99':>7}"
+        print(f"\n{head}{'CPU ms':>8}{'KB':>7}  target")
+
+        def row(name: str, r: Any, kb: str) -> str:
+            cpu = 1000 * r.server_cpu_s / r.requests if r.requests else float("nan")
+            return (
+                f"{name:<27}{r.per_s:>7.0f}{r.per_s / floor.per_s:>8.3f}{r.p50_ms:>7.1f}"
+                f"{r.p90_ms:>7.1f}{r.p95_ms or float('nan'):>7.1f}{r.p99_ms:>7.1f}"
+                f"{cpu:>8.2f}{kb:>7}"
+            )
+
+        print(row("floor /health/live", floor, ""))
         for key in ("wallet", "landing"):
             r = measured[key]
             kb = results["weight"][key]["bytes"] / 1024
-            if r.p99_ms <= TARGETS["p95_max_ms"]:
-                time_verdict = "p95 ≤ 50 ms PASS"
-            elif r.p90_ms > TARGETS["p95_max_ms"]:
-                time_verdict = "p95 ≤ 50 ms MISS"
-            else:
-                time_verdict = "p95 between p90 and p99: see both"
+            p95_ok = r.p95_ms is not None and r.p95_ms <= TARGETS["p95_max_ms"]
             weight = "PASS" if kb <= TARGETS["page_weight_max_kb"] else "MISS"
             print(
-                f"{loads[key].name:<22}{r.per_s:>9.0f}{r.p50_ms:>8.1f}{r.p90_ms:>8.1f}"
-                f"{r.p99_ms:>8.1f}{kb:>8.1f}  {time_verdict}; ≤150 KB {weight}"
+                row(loads[key].name, r, f"{kb:.1f}")
+                + f"  p95 ≤ 50 ms {'PASS' if p95_ok else 'MISS'}; ≤ 150 KB {weight}"
             )
+        print("(CPU ms: the server's CPU time per request, all its threads)")
         print(f"({client.name}; latencies in ms; the floor in the same run)")
         RESULTS_DIR.mkdir(exist_ok=True)
         out = RESULTS_DIR / f"pages-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
