@@ -461,6 +461,7 @@ class LoadResult:
     server_ctx_switches: int = 0
     server_threads_started: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    p95_ms: float | None = None  # when the client measures it (both do)
 
     @property
     def per_s(self) -> float:
@@ -526,10 +527,10 @@ function done(summary, latency, requests)
     'BENCHJSON {"ok":%%d,"bad":%%d,"first_bad":%%d,"requests":%%d,"bytes":%%d,' ..
     '"duration_us":%%d,"err_connect":%%d,"err_read":%%d,"err_write":%%d,' ..
     '"err_status":%%d,"err_timeout":%%d,"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,' ..
-    '"max_us":%%d}\n',
+    '"max_us":%%d,"p95_us":%%d}\n',
     o, b, fb, summary.requests, summary.bytes, summary.duration, e.connect, e.read,
     e.write, e.status, e.timeout, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max))
+    latency:percentile(99), latency.max, latency:percentile(95)))
 end
 """
 
@@ -625,6 +626,7 @@ class WrkClient:
             p50_ms=r["p50_us"] / 1000,
             p90_ms=r["p90_us"] / 1000,
             p99_ms=r["p99_us"] / 1000,
+            p95_ms=r["p95_us"] / 1000,
             max_ms=r["max_us"] / 1000,
             server_cpu_s=server_cpu,
             client_cpu_s=client_cpu,
@@ -804,6 +806,7 @@ class AsyncioClient:
             p50_ms=percentile(lat, 50) * 1000,
             p90_ms=percentile(lat, 90) * 1000,
             p99_ms=percentile(lat, 99) * 1000,
+            p95_ms=percentile(lat, 95) * 1000,
             max_ms=(lat[-1] if lat else float("nan")) * 1000,
             server_cpu_s=server_cpu,
             client_cpu_s=client_cpu,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -259,6 +260,12 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._writer = anyio.CapacityLimiter(1)
         self._readers = anyio.CapacityLimiter(readers)
+        # Note: ``run_query`` hops on a plain executor: per query, an anyio thread hop
+        # (cancel scope, limiter, context copy) cost about three times its CPU, and the
+        # hottest pages make three of them (session, registry version, documents).
+        self._query_threads = ThreadPoolExecutor(
+            max_workers=readers, thread_name_prefix="kho-query"
+        )
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             sync = sqlite_synchronous.upper()
@@ -311,7 +318,8 @@ class Database:
         """Run read-only Core statements on a plain connection (no ORM session): the
         cheapest way in, for the hottest reads (token lookup, document metadata)."""
         if self.sync_engine is not None:
-            return await anyio.to_thread.run_sync(self._query_in_thread, fn, limiter=self._readers)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._query_threads, self._query_in_thread, fn)
         async with self.engine.connect() as conn:
             return await conn.run_sync(fn)
 
@@ -388,6 +396,7 @@ class Database:
             await conn.run_sync(Base.metadata.create_all)
 
     async def dispose(self) -> None:
+        await anyio.to_thread.run_sync(self._query_threads.shutdown)
         await self.engine.dispose()
         if self.sync_engine is not None:
             await anyio.to_thread.run_sync(self.sync_engine.dispose)
@@ -464,7 +473,13 @@ def _sqlite_events(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get("kho_begin", "BEGIN"))
+        # Note: straight on the driver's cursor: through ``exec_driver_sql`` the BEGIN
+        # cost as much as the (indexed, one-row) query of a session lookup after it.
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(conn.get_execution_options().get("kho_begin", "BEGIN"))
+        finally:
+            cursor.close()
 
 
 def utcnow() -> datetime:

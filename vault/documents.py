@@ -150,6 +150,88 @@ def _view_to_document(row: Row[*tuple[Any, ...]]) -> Document:
     return _document_from(row, row.agency_code, row.agency_name)
 
 
+# The wallet's read path: exactly a Document's columns, in ``_listed_document``'s order.
+# Note: unpacking a row by position costs a fraction of reading ~20 columns by name
+# (about 0.5 µs each), and leaving out the key material and search columns spares
+# their transfer and processing; a 50-paper page spent most of its query time there.
+_LISTED = select(
+    DocumentRow.id,
+    DocumentRow.owner_id,
+    DocumentRow.title,
+    DocumentRow.doc_type,
+    DocumentRow.provenance,
+    DocumentRow.content_type,
+    DocumentRow.filename,
+    DocumentRow.size,
+    DocumentRow.sha256,
+    DocumentRow.issuer_agency_id,
+    AgencyRow.code,
+    AgencyRow.name,
+    DocumentRow.issuer_status,
+    DocumentRow.legal_hold,
+    DocumentRow.created_at,
+    DocumentRow.source_document_id,
+    DocumentRow.status_reason,
+    DocumentRow.superseded_by_id,
+    DocumentRow.status_changed_at,
+    DocumentRow.verification_code,
+).outerjoin(AgencyRow, AgencyRow.id == DocumentRow.issuer_agency_id)
+_FIRST_PAGE = (
+    _LISTED.where(DocumentRow.owner_id == bindparam("owner_id"))
+    .order_by(DocumentRow.id.desc())
+    .limit(bindparam("limit"))
+)
+_PROVENANCES = {str(p): p for p in Provenance}
+_ISSUER_STATUSES = {str(s): s for s in IssuerStatus}
+
+
+def _listed_document(row: Row[*tuple[Any, ...]]) -> Document:
+    (
+        doc_id,
+        owner_id,
+        title,
+        doc_type,
+        provenance,
+        content_type,
+        filename,
+        size,
+        sha256,
+        agency_id,
+        agency_code,
+        agency_name,
+        issuer_status,
+        legal_hold,
+        created_at,
+        source_document_id,
+        status_reason,
+        superseded_by_id,
+        status_changed_at,
+        verification_code,
+    ) = row
+    return Document(
+        id=doc_id,
+        owner_id=owner_id,
+        title=title,
+        doc_type=doc_type,
+        provenance=_PROVENANCES[provenance],
+        content_type=content_type,
+        filename=filename,
+        size=size,
+        sha256=sha256,
+        issuer_agency_id=agency_id,
+        issuer_agency_code=agency_code,
+        issuer_agency_name=agency_name,
+        issuer_status=_ISSUER_STATUSES[issuer_status] if issuer_status else None,
+        legal_hold=legal_hold,
+        created_at=created_at,
+        source_document_id=source_document_id,
+        status_reason=status_reason,
+        superseded_by_id=superseded_by_id,
+        status_changed_at=status_changed_at,
+        verification_code=verification_code,
+    )
+
+
 # Public for the packages above the vault that select documents in their own
 # transactions (a share's scope, a filing's papers): every document column plus the
 # issuing agency's code and name; ``view_to_document`` turns a row into a ``Document``.
@@ -181,6 +263,13 @@ _OWNER_ADVANCE = (
         audit_head=bindparam("head"),
     )
 )
+
+
+def _document_page(found: list[Document], limit: int) -> DocumentPage:
+    """``found``: up to ``limit + 1`` documents, newest first (one more means a next page)."""
+    items = found[:limit]
+    next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
+    return DocumentPage(items=items, next_cursor=next_cursor)
 
 
 def _encode_cursor(doc_id: UUID) -> str:
@@ -686,7 +775,14 @@ class VaultService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> DocumentPage:
-        q = _DOCUMENT_VIEW.where(DocumentRow.owner_id == owner_id)
+        if not (flt.doc_type or flt.provenance or flt.q or cursor):
+            # the wallet as it opens: a statement built once, only values bound
+            rows = {"owner_id": owner_id, "limit": limit + 1}
+            found = await self._db.run_query(
+                lambda conn: [_listed_document(r) for r in conn.execute(_FIRST_PAGE, rows)]
+            )
+            return _document_page(found, limit)
+        q = _LISTED.where(DocumentRow.owner_id == owner_id)
         if flt.doc_type:
             q = q.where(DocumentRow.doc_type == flt.doc_type)
         if flt.provenance:
@@ -699,21 +795,19 @@ class VaultService:
             q = q.where(DocumentRow.id < _decode_cursor(cursor))
         page = q.order_by(DocumentRow.id.desc()).limit(limit + 1)
         found = await self._db.run_query(
-            lambda conn: [_view_to_document(r) for r in conn.execute(page)]
+            lambda conn: [_listed_document(r) for r in conn.execute(page)]
         )
-        items = found[:limit]
-        next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
-        return DocumentPage(items=items, next_cursor=next_cursor)
+        return _document_page(found, limit)
 
     async def get_document(self, owner_id: UUID, document_id: UUID) -> Document:
         """Raises ``DocumentNotFound`` for a missing document *or another owner's*."""
-        q = _DOCUMENT_VIEW.where(DocumentRow.id == document_id, DocumentRow.owner_id == owner_id)
+        q = _LISTED.where(DocumentRow.id == document_id, DocumentRow.owner_id == owner_id)
 
         def find(conn: Connection) -> Document:
             row = conn.execute(q).first()
             if row is None:
                 raise DocumentNotFound(document_id)
-            return _view_to_document(row)
+            return _listed_document(row)
 
         return await self._db.run_query(find)
 

@@ -329,7 +329,7 @@ def _issuer(session: Session, row: IssuerRow) -> Issuer:
     )
 
 
-_VERSION = select(RegistryMetaRow.version)
+_VERSION = select(RegistryMetaRow.version)  # built once: every page asks for it
 
 
 def _version(session: Session | Connection) -> int:
@@ -786,6 +786,13 @@ class DatabaseRegistrySource:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next: asyncio.Future[TrustRegistry] | None = None
         self._reader: asyncio.Task[None] | None = None
+
+    def loaded(self, version: int) -> TrustRegistry | None:
+        """The registry at ``version`` if it is the one in memory, else None; no query.
+        For a caller holding a report checked against ``version`` a moment ago (in the
+        same request), whose names and types should be that report's."""
+        cached = self._cached
+        return cached if cached is not None and cached.version == version else None
 
     async def current(self) -> TrustRegistry:
         loop = asyncio.get_running_loop()

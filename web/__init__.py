@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader
 from litestar import Response, Router
 from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -81,7 +82,19 @@ def web_router(*, hsts: bool, cookie_secure: bool | None = None) -> Router:
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+    """The pages' Jinja environment: compiled once per process and never checked again.
+
+    Note: Jinja's default ``auto_reload`` stats every template's file on every use (an
+    ``include`` in a loop of 50 cards is 50 stats per page); the templates ship with the
+    code, so a new release (a restart) is the only time they change.
+    """
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        auto_reload=False,
+        cache_size=-1,  # every template stays compiled (there are a few dozen)
+    )
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
 __all__ = ["template_config", "web_router"]

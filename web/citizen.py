@@ -33,7 +33,8 @@ from vault.models import Provenance
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource
 from web import session
-from web.pages import _disposition, client_ip, lang_of, page
+from web.fragments import wallet_cards
+from web.pages import _disposition, client_ip, lang_of, language_helpers, page
 from web.session import SessionConfig, SignedIn, SignInRequired
 
 # the types the document page previews (web/preview.py serves them inline)
@@ -256,7 +257,8 @@ class WalletPages(Controller):
         prov_value = params.get("provenance") or ""
         provenance = Provenance(prov_value) if prov_value in set(Provenance) else None
         q = (params.get("q") or "").strip()[:200] or None
-        type_name, types = await type_namer(registry_source, lang_of(request))
+        lang = lang_of(request)
+        type_name, types = await type_namer(registry_source, lang)
         try:
             found = await vault.list_documents(
                 who.owner_id,
@@ -273,6 +275,13 @@ class WalletPages(Controller):
                 body_key="wallet_bad_filter_body",
             )
         filtered = bool(kind or provenance or q)
+        environment = request.app.template_engine.engine  # type: ignore[union-attr]
+        cards = [
+            wallet_cards.card(
+                environment, d, lang, type_name(d.doc_type), lambda: language_helpers(lang)
+            )
+            for d in found.items
+        ]
         more = None
         if found.next_cursor:
             keep = [(k, v) for k, v in params.multi_items() if k not in ("cursor", "lang")]
@@ -284,6 +293,7 @@ class WalletPages(Controller):
             title_key="wallet_title",
             nav="wallet",
             documents=found.items,
+            cards=cards,
             filtered=filtered,
             types=types,
             provenances=[str(p) for p in Provenance],

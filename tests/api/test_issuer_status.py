@@ -100,3 +100,40 @@ async def test_supersede_needs_another_active_paper_of_the_same_citizen(client, 
         )
         body = f.assert_problem(r, 422, "invalid-input")
         assert body["field"] == "superseded_by"
+
+
+async def test_the_wallet_reads_every_field_of_a_paper(client, services):
+    """The wallet's listing and a document's page read a narrow row by position: every
+    field must be the one the whole row gives (an issued, superseded paper fills them)."""
+    from sqlalchemy import select
+
+    from vault import DocumentFilter
+    from vault.db import AgencyRow, DocumentRow
+    from vault.documents import _to_document
+
+    agency, _, pid, citizen, old = await _issued(client, services)
+    new = (await f.deposit(client, agency, pid, f.pdf("v2"), title="Phiếu lý lịch tư pháp")).json()
+    r = await client.post(
+        f"/api/v1/agency/documents/{old['id']}/supersede",
+        headers=agency,
+        json={"superseded_by": new["id"], "reason": "Cấp lại"},
+    )
+    assert r.status_code == 200, r.text
+    await f.upload(client, citizen, f.pdf("my upload"))
+    owner = await f.owner_row(services, pid)
+    async with services.database.read() as session:
+        rows = (
+            await session.execute(
+                select(DocumentRow, AgencyRow)
+                .outerjoin(AgencyRow, AgencyRow.id == DocumentRow.issuer_agency_id)
+                .where(DocumentRow.owner_id == owner.id)
+            )
+        ).all()
+    whole = {row[0].id: _to_document(row[0], row[1]) for row in rows}
+    assert len(whole) == 3
+    listed = await services.vault.list_documents(owner.id, DocumentFilter())
+    assert {d.id: d for d in listed.items} == whole
+    superseded = whole[next(i for i in whole if str(i) == old["id"])]
+    assert superseded.superseded_by_id is not None and superseded.status_reason == "Cấp lại"
+    for doc_id, doc in whole.items():
+        assert await services.vault.get_document(owner.id, doc_id) == doc

@@ -138,3 +138,22 @@ async def test_an_official_signs_in_to_open_a_link_for_their_agency(client, serv
     out = await client.post("/official/sign-out", data={"_csrf_token": csrf.group(1)})
     assert out.status_code == 303
     assert (await client.get(f"/s/{share['token']}")).status_code == 403
+
+
+async def test_the_landing_names_types_from_the_registry_its_verdicts_used(client, services):
+    pid, _ = await f.citizen(services)
+    agency, _ = await f.agency_headers(services, client)
+    issued = (await f.deposit(client, agency, pid, f.pdf("khai sinh"), title="Bản chính")).json()
+    citizen = await f.login(client, pid)
+    r = await client.post(
+        "/api/v1/shares",
+        headers=citizen,
+        json={"document_ids": [issued["id"]], "ttl_seconds": 3600},
+    )
+    link = f"/s/{r.json()['token']}?lang=en"
+    first = await client.get(link)
+    assert first.status_code == 200 and "<dd>Birth certificate</dd>" in first.text
+
+    await services.registry.rename_document_type("birth_certificate", name_en="Birth extract")
+    renamed = await client.get(link)
+    assert renamed.status_code == 200 and "<dd>Birth extract</dd>" in renamed.text
