@@ -42,13 +42,21 @@ class PkiController(Controller):
 
     @get("/pki/{ca:str}/ocsp/{encoded:path}", operation_id="OcspGet", cache=False)
     async def ocsp_get(
-        self, signing: Signing, ca: FromPath[str], encoded: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        signing: Signing,
+        ca: FromPath[str],
+        encoded: FromPath[str],
     ) -> Response[bytes]:
         """OCSP over GET (RFC 6960 appendix A.1): the URL-encoded base64 of the DER
         ``OCSPRequest`` after ``/pki/{ca}/ocsp/``.  A request that does not decode gets
         the OCSP ``malformedRequest`` answer (HTTP 200, as the RFC has it)."""
         _ca(ca)
-        raw = urllib.parse.unquote(encoded.lstrip("/"))
+        # Note: read the request's raw path: the decoded one has had "%2F" turned into
+        # "/" and a "//" inside the base64 may be collapsed by routing.
+        raw_path = request.scope.get("raw_path") or b""
+        _, sep, tail = raw_path.decode("latin-1").partition("/ocsp/")
+        raw = urllib.parse.unquote(tail if sep else encoded.lstrip("/"))
         try:
             der = base64.b64decode(
                 raw + "=" * (-len(raw) % 4),

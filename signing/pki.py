@@ -93,7 +93,7 @@ class DemoPki:
         self._clock = clock
         self._lock = threading.RLock()
         self._credentials: dict[str, Credential] = {}
-        self._crls: dict[str, tuple[bytes, datetime]] = {}
+        self._crls: dict[str, tuple[bytes, datetime, tuple[int, int, int] | None]] = {}
 
     @classmethod
     def open(
@@ -459,16 +459,27 @@ class DemoPki:
             raise UnknownCredential(ca)
         now = self._clock()
         with self._lock:
+            # Note: another process may revoke (it replaces the revocation file), so the
+            # file's identity is part of the cache key: one stat, never a stale CRL.
+            stamp = self._revocations_stamp(ca)
             cached = self._crls.get(ca)
             if (
                 cached is not None
+                and cached[2] == stamp
                 and now - cached[1] < timedelta(seconds=self._settings.crl_refresh_seconds)
                 and now >= cached[1]
             ):
                 return cached[0]
             der = self._make_crl(ca, now)
-            self._crls[ca] = (der, now)
+            self._crls[ca] = (der, now, stamp)
             return der
+
+    def _revocations_stamp(self, ca: str) -> tuple[int, int, int] | None:
+        try:
+            st = (self._dir / "revoked" / f"{ca}.json").stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _make_crl(self, ca: str, now: datetime) -> bytes:
         cred = self.credential(ca)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import urllib.parse
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
@@ -152,3 +153,27 @@ async def test_bad_requests_get_precise_answers(client, services):
     f.assert_problem(r, 404)
     r = await client.post("/pki/agency-ca/ocsp", content=b"x" * 20_000, headers=OCSP_REQUEST)
     f.assert_problem(r, 413)
+
+
+async def test_a_get_request_whose_base64_holds_slashes_is_read_whole(client, services):
+    pki = await services.signing.ready()
+    issuer = _cert(pki.ca_certificate("agency-ca"))
+    # Note: a nonce chosen so the base64 carries "//" and "+": both must survive the URL.
+    for nonce in range(4096):
+        body = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate_by_hash(
+                *_issuer_hashes(issuer), serial_number=777, algorithm=hashes.SHA256()
+            )
+            .add_extension(x509.OCSPNonce(nonce.to_bytes(2, "big") * 8), critical=False)
+            .build()
+            .public_bytes(serialization_der())
+        )
+        text = base64.b64encode(body).decode()
+        if "//" in text and "+" in text:
+            break
+    else:
+        pytest.fail("no nonce gives a base64 with // and +")
+    assert (await _get(client, "agency-ca", body)).certificate_status == (
+        ocsp.OCSPCertStatus.UNKNOWN
+    )

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from sharing.notify import Dispatcher, NotifySettings, SmsChannel, render
+from sharing.notify.channels import WebhookChannel
 from sharing.notify.db import DeliveryRow, NotificationRow
 from tests import factories as f
 from tests.factories import cheap_passwords  # noqa: F401 (fixture)
@@ -445,7 +446,22 @@ async def test_the_background_loop_delivers_past_a_hung_receiver(services):
         hanging.mode = "hang"
         stuck, _ = await agency_with_webhook(services, hanging.url)
         fine, _ = await agency_with_webhook(services, healthy.url)
-        d = dispatcher(services, send_timeout_seconds=30.0, poll_seconds=0.02)
+        # Note: a webhook timeout (5 s by default) that outlasts the waits below, which
+        # a loaded machine can stretch past 5 s.
+        patient = WebhookChannel(
+            services.database, services.keyring, timeout=30.0, allow_private=True
+        )
+        d = Dispatcher(
+            services.database,
+            {**services.dispatcher.channels, "webhook": patient},
+            NotifySettings(
+                batch_size=50,
+                max_attempts=5,
+                retry_base_seconds=10.0,
+                send_timeout_seconds=30.0,
+                poll_seconds=0.02,
+            ),
+        )
         await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "a"}, agency_id=stuck.id)
         d.start()
         try:
@@ -466,6 +482,7 @@ async def test_the_background_loop_delivers_past_a_hung_receiver(services):
             hanging.release.set()
         finally:
             await d.stop()
+            await patient.aclose()
     delivered = {r.agency_id: r.delivered_at for r in await rows(services, DeliveryRow)}
     assert delivered[fine.id] is not None and delivered[stuck.id] is not None
 

@@ -7,9 +7,11 @@ The outside TSA is a real RFC 3161 service over HTTP on loopback, with a CA of i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
@@ -18,6 +20,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+import uvicorn
 from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import ocsp as asn1_ocsp
@@ -217,7 +220,27 @@ def outside(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutsideTsa]:
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str, outside: OutsideTsa) -> Settings:
-    return make_settings(tmp_path, db_url, tsa_url=f"{outside.url}/tsa")
+    # Note: certificates name Kho's OCSP responder under the base URL, and NSS (pdfsig)
+    # rejects a certificate whose responder it cannot reach; _serving answers there.
+    return make_settings(
+        tmp_path, db_url, tsa_url=f"{outside.url}/tsa", base_url=f"http://127.0.0.1:{free_port()}"
+    )
+
+
+@contextlib.asynccontextmanager
+async def _serving(services: Services) -> AsyncIterator[None]:
+    """Kho itself on its base URL's port, in this event loop, for outside validators."""
+    port = int(services.settings.base_url.rsplit(":", 1)[1])
+    app = create_app(services.settings, services)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def _trust_outside(services: Services, outside: OutsideTsa, *, allow_crl: bool) -> None:
@@ -324,7 +347,10 @@ async def test_long_term_seal_embeds_the_outside_tsas_revocation_data(
     (tmp_path / "check.pdf").write_bytes(signed)
     check = subprocess.run(["qpdf", "--check", tmp_path / "check.pdf"], capture_output=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    out = _pdfsig(signed, services.signing.pki.export_root_pem(), tmp_path)
+    async with _serving(services):
+        out = await asyncio.to_thread(
+            _pdfsig, signed, services.signing.pki.export_root_pem(), tmp_path
+        )
     first = out.split("Signature #2")[0]
     assert "Signature Validation: Signature is Valid." in first, out
     assert "Certificate Validation: Certificate is Trusted." in first, out

@@ -130,3 +130,19 @@ def test_no_private_key_is_stored_in_clear(tmp_path: Path) -> None:
         assert all(line not in blobs for line in pem_lines[-4:-1])
         assert base64.b64encode(der) not in blobs and der.hex().encode()[-128:] not in blobs
     assert b"PRIVATE KEY" not in blobs
+
+
+def test_a_revocation_made_by_another_process_reaches_this_ones_crl(
+    pki_dir: Path, keyring: LocalKeyRing
+) -> None:
+    settings = PkiSettings(base_url=BASE_URL, ocsp_in_aia=False)
+    here, there = DemoPki.open(pki_dir, keyring, settings), DemoPki.open(pki_dir, keyring, settings)
+    cred = here.official("CRL-X", "UBND", "CB-9", "Lê Văn Cường")
+    serial = _cert(cred.certificate).serial_number
+    before = x509.load_der_x509_crl(here.crl("agency-ca"))  # now cached in this process
+    assert before.get_revoked_certificate_by_serial_number(serial) is None
+
+    there.revoke(cred.certificate, "key_compromise")  # the other process
+
+    after = x509.load_der_x509_crl(here.crl("agency-ca"))
+    assert after.get_revoked_certificate_by_serial_number(serial) is not None
