@@ -32,6 +32,7 @@ from vault.errors import (
 from vault.models import Provenance
 from verification.documents import StoredDocuments
 from verification.registry_db import DatabaseRegistrySource
+from verification.report_pdf import ReportDocument, SealedReports
 from web import session
 from web.fragments import wallet_cards
 from web.pages import _disposition, client_ip, lang_of, language_helpers, page
@@ -372,6 +373,39 @@ class WalletPages(Controller):
                 "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": "sandbox",
+            },
+        )
+
+    @get("/documents/{document_id:str}/verification.pdf")
+    async def report_pdf(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        stored_documents: NamedDependency[StoredDocuments],
+        sealed_reports: NamedDependency[SealedReports],
+        document_id: FromPath[str],
+    ) -> Response[Any]:
+        """The paper's verification report as a PDF sealed by Kho, to keep or hand on."""
+        who = await session.require(request, accounts)
+        doc_id = parse_uuid(document_id)
+        try:
+            if doc_id is None:
+                raise DocumentNotFound(document_id)
+            doc, report = await stored_documents.verify_document(
+                who.owner_id, doc_id, session.owner_actor(who, request)
+            )
+        except DocumentNotFound:
+            return not_found(request)
+        body = await sealed_reports.pdf(
+            report, document=ReportDocument(id=doc.id, title=doc.title, filename=doc.filename)
+        )
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="verification-{doc.id}.pdf"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
             },
         )
 

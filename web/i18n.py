@@ -61,6 +61,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "sha256": {"vi": "Mã băm SHA-256", "en": "SHA-256"},
     "download": {"vi": "Tải xuống", "en": "Download"},
     "full_report": {"vi": "Báo cáo kiểm tra đầy đủ", "en": "Full verification report"},
+    "report_pdf": {
+        "vi": "Tải báo cáo kiểm tra (PDF có dấu)",
+        "en": "Download the sealed report (PDF)",
+    },
     "status_revoked": {"vi": "Đã bị thu hồi", "en": "Revoked"},
     "status_superseded": {"vi": "Đã được thay thế", "en": "Superseded"},
     "none": {"vi": "Không có", "en": "None"},

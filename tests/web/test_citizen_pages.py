@@ -5,6 +5,7 @@ owner's things, CSRF, and bad input answered with an error summary and a 4xx."""
 from __future__ import annotations
 
 import re
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -310,6 +311,27 @@ async def test_document_page_download_and_delete_with_confirmation(client, servi
     assert r.status_code == 303 and r.headers["location"] == "/?deleted=1"
     assert "Đã xoá giấy tờ." in (await client.get("/?deleted=1")).text
     assert (await client.get(f"/documents/{doc['id']}")).status_code == 404
+
+
+async def test_the_document_page_offers_the_sealed_report_only_to_its_owner(client, services):
+    _, headers = await signed_in_citizen(client, services)
+    doc = await f.upload(client, headers, f.pdf("giấy"), title="Giấy xác nhận")
+    page = await client.get(f"/documents/{doc['id']}")
+    assert f'href="/documents/{doc["id"]}/verification.pdf"' in page.text
+
+    got = await client.get(f"/documents/{doc['id']}/verification.pdf")
+
+    assert got.status_code == 200 and got.headers["content-type"] == "application/pdf"
+    assert got.content.startswith(b"%PDF") and b"/ByteRange" in got.content  # sealed
+    assert got.headers["content-disposition"].startswith("attachment")
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=got.content, capture_output=True
+    ).stdout.decode()
+    assert "Giấy xác nhận" in text
+    other = await f.citizen_headers(services, client)
+    theirs = await f.upload(client, other, f.pdf("khác"), title="Của người khác")
+    assert (await client.get(f"/documents/{theirs['id']}/verification.pdf")).status_code == 404
+    assert (await client.get("/documents/not-a-uuid/verification.pdf")).status_code == 404
 
 
 async def test_another_owners_document_is_not_found(client, services):
