@@ -107,6 +107,18 @@ def _otp_context(credential_id: str) -> bytes:
     return b"kho/csc/totp/" + credential_id.encode()
 
 
+def _pin_context(credential_id: str) -> bytes:
+    return b"kho/csc/pin/" + credential_id.encode()
+
+
+_PIN_MAC = "hmac-sha256$"
+
+
+def _pin_mac(pin_key: bytes, pin: str) -> str:
+    mac = hmac.new(pin_key, pin.encode(), hashlib.sha256).digest()
+    return _PIN_MAC + base64.b64encode(mac).decode()
+
+
 def decode_hashes(hashes: Sequence[str], hash_algorithm_oid: str | None) -> tuple[str, list[bytes]]:
     """``(digest name, raw hashes)`` from base64 strings; raises ``InvalidCscRequest``."""
     if hash_algorithm_oid is None:
@@ -199,7 +211,7 @@ class CscService:
             certificate=credential.certificate,
             chain=credential.chain,
             description=description or credential.label,
-            pin_hash=self._hasher.hash(pin),
+            **self._pin_fields(credential_id, pin),
             otp_kek_id=kek_id,
             otp_secret_wrapped=wrapped,
             created_at=self._clock(),
@@ -211,17 +223,45 @@ class CscService:
         citizen proved who they are), optionally setting a new PIN."""
         if new_pin is not None:
             self._check_new_pin(new_pin)
-        pin_hash = None
-        if new_pin is not None:
-            pin_hash = await anyio.to_thread.run_sync(self._hasher.hash, new_pin)
+        pin = self._pin_fields(credential_id, new_pin) if new_pin is not None else {}
 
         def change(record: CredentialRecord) -> tuple[CredentialRecord, NewSad | None]:
-            new = _replace(
-                record, failed_attempts=0, locked=False, pin_hash=pin_hash or record.pin_hash
-            )
-            return new, None
+            return _replace(record, failed_attempts=0, locked=False, **pin), None
 
         await self._store.update(credential_id, change, now=self._clock())
+
+    async def rewrap_secrets(self, keyring: KeyRing) -> int:
+        """Re-wrap every credential's TOTP secret and PIN key under ``keyring``'s current
+        master key (``kho keys rotate``; ``keyring`` must still hold the old keys);
+        returns how many credentials changed.  Each credential is one update under its
+        lock, so a crash half-way leaves every record readable with both keys."""
+        touched: list[str] = []
+        target = keyring.current_id
+        for credential_id in await self._store.ids():
+
+            def change(record: CredentialRecord) -> tuple[CredentialRecord, NewSad | None]:
+                fields: dict[str, Any] = {}
+                if record.otp_kek_id != target:
+                    otp_context = _otp_context(record.credential_id)
+                    otp_key = keyring.unwrap(
+                        record.otp_kek_id, record.otp_secret_wrapped, otp_context
+                    )
+                    fields["otp_kek_id"], fields["otp_secret_wrapped"] = keyring.wrap(
+                        otp_key, otp_context
+                    )
+                if record.pin_key_wrapped and record.pin_kek_id != target:
+                    pin_context = _pin_context(record.credential_id)
+                    pin_key = keyring.unwrap(record.pin_kek_id, record.pin_key_wrapped, pin_context)
+                    fields["pin_kek_id"], fields["pin_key_wrapped"] = keyring.wrap(
+                        pin_key, pin_context
+                    )
+                if not fields:
+                    return record, None
+                touched.append(record.credential_id)
+                return _replace(record, **fields), None
+
+            await self._store.update(credential_id, change, now=self._clock())
+        return len(touched)
 
     async def current_otp(self, credential_id: str) -> str:
         """The code an authenticator app shows now (tests and the demo's fake phone).
@@ -355,7 +395,9 @@ class CscService:
         # Note: the PIN and code checks run before the credential's lock is taken; the
         # counter update below re-reads the record under it, so concurrent wrong PINs
         # are all counted and a code's time step is accepted once.
-        pin_ok, step = await anyio.to_thread.run_sync(self._check_secrets, record, pin, otp, now)
+        pin_ok, step, rehash = await anyio.to_thread.run_sync(
+            self._check_secrets, record, pin, otp, now
+        )
         sad = secrets.token_urlsafe(_SAD_BYTES)
         lifetime = self._settings.sad_lifetime_seconds
         failure: list[InvalidPin | InvalidOtp] = []
@@ -382,7 +424,10 @@ class CscService:
                 hashes=tuple(raw),
                 expires_at=now + timedelta(seconds=lifetime),
             )
-            new = _replace(current, failed_attempts=0, last_otp_step=step)
+            # Note: a PIN still stored as argon2id is re-stored as the keyed verifier, unless
+            # it was changed meanwhile.
+            upgrade = rehash if current.pin_hash == record.pin_hash else {}
+            new = _replace(current, failed_attempts=0, last_otp_step=step, **upgrade)
             return new, (_sad_key(sad), entry)
 
         await self._store.update(credential_id, change, now=now)
@@ -393,15 +438,37 @@ class CscService:
 
     def _check_secrets(
         self, record: CredentialRecord, pin: str | None, otp: str | None, now: datetime
-    ) -> tuple[bool, int | None]:
-        pin_ok = self._pin_matches(record.pin_hash, pin)
-        return pin_ok, (self._otp_step(record, otp, now) if pin_ok else None)
+    ) -> tuple[bool, int | None, dict[str, Any]]:
+        """``(PIN right, the code's time step or None, the fields re-storing a legacy
+        argon2id PIN as the keyed verifier, or {})``."""
+        pin_ok = self._pin_matches(record, pin)
+        if not pin_ok:
+            return False, None, {}
+        assert pin is not None
+        legacy = not record.pin_hash.startswith(_PIN_MAC)
+        rehash = self._pin_fields(record.credential_id, pin) if legacy else {}
+        return True, self._otp_step(record, otp, now), rehash
 
-    def _pin_matches(self, pin_hash: str, pin: str | None) -> bool:
+    def _pin_fields(self, credential_id: str, pin: str) -> dict[str, Any]:
+        """A new random PIN key, wrapped under the master key, and the PIN's verifier."""
+        pin_key = secrets.token_bytes(32)
+        kek_id, wrapped = self._keyring.wrap(pin_key, _pin_context(credential_id))
+        return {
+            "pin_hash": _pin_mac(pin_key, pin),
+            "pin_kek_id": kek_id,
+            "pin_key_wrapped": wrapped,
+        }
+
+    def _pin_matches(self, record: CredentialRecord, pin: str | None) -> bool:
         if not pin:
             return False
+        if record.pin_hash.startswith(_PIN_MAC):
+            pin_key = self._keyring.unwrap(
+                record.pin_kek_id, record.pin_key_wrapped, _pin_context(record.credential_id)
+            )
+            return hmac.compare_digest(_pin_mac(pin_key, pin), record.pin_hash)
         try:
-            return self._hasher.verify(pin_hash, pin)
+            return self._hasher.verify(record.pin_hash, pin)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -48,6 +48,10 @@ class CredentialStore(Protocol):
 
     async def get(self, credential_id: str) -> CredentialRecord | None: ...
 
+    async def ids(self) -> list[str]:
+        """Every credential's id (maintenance: rewrapping secrets)."""
+        ...
+
     async def list_user(self, user: str) -> list[CredentialRecord]:
         """``user``'s credentials, oldest first."""
         ...
@@ -125,6 +129,10 @@ class MemoryCredentialStore:
     async def get(self, credential_id: str) -> CredentialRecord | None:
         with self._lock:
             return self._state.credentials.get(credential_id)
+
+    async def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._state.credentials)
 
     async def list_user(self, user: str) -> list[CredentialRecord]:
         with self._lock:
@@ -211,6 +219,9 @@ class FileCredentialStore:
 
     async def get(self, credential_id: str) -> CredentialRecord | None:
         return await self._run(lambda s: (s.credentials.get(credential_id), False), False)
+
+    async def ids(self) -> list[str]:
+        return await self._run(lambda s: (list(s.credentials), False), False)
 
     async def list_user(self, user: str) -> list[CredentialRecord]:
         return await self._run(lambda s: (_list_user(s, user), False), False)
@@ -305,6 +316,12 @@ class DatabaseCredentialStore:
 
         raw = await self._db.run_query(work)
         return _RECORD.decode(raw) if raw is not None else None
+
+    async def ids(self) -> list[str]:
+        def work(conn: Connection) -> list[str]:
+            return list(conn.execute(select(CscCredentialRow.credential_id)).scalars())
+
+        return await self._db.run_query(work)
 
     async def list_user(self, user: str) -> list[CredentialRecord]:
         def work(conn: Connection) -> list[bytes]:
