@@ -173,6 +173,8 @@ async def _keys_rotate(services: Services, args: argparse.Namespace) -> int:
         # Operator-managed keys: the new key must already be first in KHO_MASTER_KEY.
         report = await rewrap_keys(services.database, old, old)
         await rewrap_webhook_secrets(services.database, old, old)
+        csc = await services.csc.rewrap_secrets(old)
+        print(f"rewrapped the signing secrets of {csc} CSC credentials")
         print(
             f"rewrapped {report.owners_rewrapped} owner keys and "
             f"{report.documents_rewrapped} held document keys under {report.new_key_id}; "
@@ -184,6 +186,8 @@ async def _keys_rotate(services: Services, args: argparse.Namespace) -> int:
     new.save_file(path)  # both keys on disk first: a crash mid-rotation loses nothing
     report = await rewrap_keys(services.database, new, new)
     await rewrap_webhook_secrets(services.database, new, new)
+    csc = await services.csc.rewrap_secrets(new)
+    print(f"rewrapped the signing secrets of {csc} CSC credentials")
     new.only_current().save_file(path)
     print(
         f"new master key {report.new_key_id}: rewrapped {report.owners_rewrapped} owner keys "

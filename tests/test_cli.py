@@ -172,8 +172,18 @@ def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
         "        data = b''.join([c async for c in st.chunks])\n"
         "        assert len(data) == row.size\n"
         "        n += 1\n"
+        "    import base64\n"
+        "    from kho.demo import DEMO_SIGNING_PIN\n"
+        "    signed = 0\n"
+        "    for cid in await s.csc._store.ids():\n"
+        "        user = await s.csc.credential_user(cid)\n"
+        "        auth = await s.csc.credentials_authorize(user, cid, num_signatures=1,\n"
+        "            hashes=[base64.b64encode(b'h' * 32).decode()],\n"
+        "            hash_algorithm_oid='2.16.840.1.101.3.4.2.1', pin=DEMO_SIGNING_PIN,\n"
+        "            otp=await s.csc.current_otp(cid))\n"
+        "        signed += bool(auth.sad)\n"
         "    await s.close()\n"
-        "    print('read', n)\n"
+        "    print('read', n, 'authorized', signed)\n"
         "asyncio.run(main())\n"
     )
     from tests.cli_helpers import kho_env as env_for
@@ -188,6 +198,8 @@ def test_keys_rotate_rewraps_and_keeps_data_readable(data_dir):
     )
     assert out.returncode == 0, out.stderr
     assert "read 7" in out.stdout  # every demo document
+    assert "authorized 1" in out.stdout  # the demo citizen's CSC PIN and code still work
+    assert "rewrapped the signing secrets of 1 CSC credentials" in r.stdout
 
 
 def test_unknown_setting_fails_fast_naming_the_variable(data_dir):

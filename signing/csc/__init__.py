@@ -6,7 +6,8 @@ Public surface::
                .enroll(user, credential, pin) -> Enrollment   .unlock(credential_id)
                .info() / .credentials_list / .credentials_info / .credentials_authorize
                / .signatures_sign_hash                         (the CSC v2 operations)
-    store      CredentialStore (Protocol), MemoryCredentialStore(), FileCredentialStore(dir)
+    store      CredentialStore (Protocol: add/get/list_user/update/spend_sad, per record),
+               MemoryCredentialStore(), FileCredentialStore(dir), DatabaseCredentialStore(db)
     keys       DigestSigner (Protocol), SoftwareDigestKeyStore(directory, keyring)
     protocol   CscEndpoints(service): CSC v2 JSON bodies in and out (HTTP and in-process)
     transport  CscTransport (Protocol), InProcessTransport(endpoints, user),

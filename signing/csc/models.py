@@ -19,7 +19,9 @@ CSC_SPEC_VERSION = "2.0.0.2"
 class CscSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Settings of Kho's embedded CSC v2 service.
 
-    ``pin_*`` are argon2id parameters: the default (t=2, m=19 MiB) is OWASP's baseline
+    ``pin_*`` are argon2id parameters, used only to verify PINs stored before the keyed
+    verifier (docs/adr/0006-csc-pin-verifier.md; such a PIN is re-stored in the new form
+    at its next correct check).  The default (t=2, m=19 MiB) is OWASP's baseline
     for time and memory, computed in two lanes (p=2) so a check takes ~half its ~20 ms
     on two cores.  Note: the attacker's cost (memory x passes) does not depend on p
     (RFC 9106 asks for as many lanes as the defender has threads); hashes keep their
@@ -46,8 +48,11 @@ class CscSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CredentialRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored credential.  Holds no secret in clear: the PIN as an argon2id hash, the
-    TOTP secret wrapped under the master key, the private key only by name."""
+    """A stored credential.  Holds no secret in clear: the PIN as a keyed verifier
+    (``pin_hash`` = ``hmac-sha256$`` + base64 HMAC-SHA256 of the PIN under a random
+    per-credential key, ``pin_key_wrapped``, wrapped under the master key; older
+    records: an argon2id hash and no key), the TOTP secret wrapped under the master
+    key, the private key only by name."""
 
     credential_id: str
     user: str
@@ -63,6 +68,8 @@ class CredentialRecord(msgspec.Struct, frozen=True, kw_only=True):
     failed_attempts: int = 0
     locked: bool = False
     last_otp_step: int = -1
+    pin_kek_id: str = ""
+    pin_key_wrapped: bytes = b""
 
 
 class SadRecord(msgspec.Struct, frozen=True, kw_only=True):

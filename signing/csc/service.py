@@ -31,7 +31,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from asn1crypto import x509 as asn1_x509
 
 from signing.csc.errors import (
-    CredentialExists,
     CredentialLocked,
     CredentialNotFound,
     InvalidCscRequest,
@@ -54,7 +53,7 @@ from signing.csc.models import (
     SadRecord,
     ServiceInfo,
 )
-from signing.csc.store import CredentialStore, CscState
+from signing.csc.store import CredentialStore, NewSad
 from signing.keys.api import KeyAlgorithm, SignatureAlgorithm
 from signing.models import Credential
 from vault.keys import KeyRing
@@ -106,6 +105,18 @@ def _sad_key(sad: str) -> str:
 
 def _otp_context(credential_id: str) -> bytes:
     return b"kho/csc/totp/" + credential_id.encode()
+
+
+def _pin_context(credential_id: str) -> bytes:
+    return b"kho/csc/pin/" + credential_id.encode()
+
+
+_PIN_MAC = "hmac-sha256$"
+
+
+def _pin_mac(pin_key: bytes, pin: str) -> str:
+    mac = hmac.new(pin_key, pin.encode(), hashlib.sha256).digest()
+    return _PIN_MAC + base64.b64encode(mac).decode()
 
 
 def decode_hashes(hashes: Sequence[str], hash_algorithm_oid: str | None) -> tuple[str, list[bytes]]:
@@ -167,7 +178,18 @@ class CscService:
         key store) with signing ``pin``; returns the one-time view of the TOTP secret.
         Raises ``InvalidCscRequest`` for a PIN that is not ``min_pin_length`` digits."""
         self._check_new_pin(pin)
-        return await anyio.to_thread.run_sync(self._enroll, user, credential, pin, description)
+        record, otp_key = await anyio.to_thread.run_sync(
+            self._new_record, user, credential, pin, description
+        )
+        await self._store.add(record)
+        secret = base64.b32encode(otp_key).decode().rstrip("=")
+        return Enrollment(
+            credential_id=record.credential_id,
+            otp_secret=secret,
+            otp_uri=self._totp(otp_key).provisioning_uri(
+                name=quote(user), issuer_name=self._settings.otp_issuer
+            ),
+        )
 
     def _check_new_pin(self, pin: str) -> None:
         if not (pin.isascii() and pin.isdigit() and len(pin) >= self._settings.min_pin_length):
@@ -175,7 +197,9 @@ class CscService:
                 "PIN", f"a PIN is at least {self._settings.min_pin_length} digits"
             )
 
-    def _enroll(self, user: str, credential: Credential, pin: str, description: str) -> Enrollment:
+    def _new_record(
+        self, user: str, credential: Credential, pin: str, description: str
+    ) -> tuple[CredentialRecord, bytes]:
         credential_id = secrets.token_hex(_CREDENTIAL_ID_BYTES)
         otp_key = secrets.token_bytes(32)
         kek_id, wrapped = self._keyring.wrap(otp_key, _otp_context(credential_id))
@@ -187,46 +211,63 @@ class CscService:
             certificate=credential.certificate,
             chain=credential.chain,
             description=description or credential.label,
-            pin_hash=self._hasher.hash(pin),
+            **self._pin_fields(credential_id, pin),
             otp_kek_id=kek_id,
             otp_secret_wrapped=wrapped,
             created_at=self._clock(),
         )
-        with self._store.transaction() as state:
-            if credential_id in state.credentials:
-                raise CredentialExists(credential_id)
-            state.credentials[credential_id] = record
-        secret = base64.b32encode(otp_key).decode().rstrip("=")
-        return Enrollment(
-            credential_id=credential_id,
-            otp_secret=secret,
-            otp_uri=self._totp(otp_key).provisioning_uri(
-                name=quote(user), issuer_name=self._settings.otp_issuer
-            ),
-        )
+        return record, otp_key
 
     async def unlock(self, credential_id: str, *, new_pin: str | None = None) -> None:
         """Reset the failed-attempt counter and unlock (an operator action after the
         citizen proved who they are), optionally setting a new PIN."""
         if new_pin is not None:
             self._check_new_pin(new_pin)
-        await anyio.to_thread.run_sync(self._unlock, credential_id, new_pin)
+        pin = self._pin_fields(credential_id, new_pin) if new_pin is not None else {}
 
-    def _unlock(self, credential_id: str, new_pin: str | None) -> None:
-        pin_hash = self._hasher.hash(new_pin) if new_pin is not None else None
-        with self._store.transaction() as state:
-            record = state.credentials.get(credential_id)
-            if record is None:
-                raise CredentialNotFound(credential_id)
-            state.credentials[credential_id] = _replace(
-                record, failed_attempts=0, locked=False, pin_hash=pin_hash or record.pin_hash
-            )
+        def change(record: CredentialRecord) -> tuple[CredentialRecord, NewSad | None]:
+            return _replace(record, failed_attempts=0, locked=False, **pin), None
+
+        await self._store.update(credential_id, change, now=self._clock())
+
+    async def rewrap_secrets(self, keyring: KeyRing) -> int:
+        """Re-wrap every credential's TOTP secret and PIN key under ``keyring``'s current
+        master key (``kho keys rotate``; ``keyring`` must still hold the old keys);
+        returns how many credentials changed.  Each credential is one update under its
+        lock, so a crash half-way leaves every record readable with both keys."""
+        touched: list[str] = []
+        target = keyring.current_id
+        for credential_id in await self._store.ids():
+
+            def change(record: CredentialRecord) -> tuple[CredentialRecord, NewSad | None]:
+                fields: dict[str, Any] = {}
+                if record.otp_kek_id != target:
+                    otp_context = _otp_context(record.credential_id)
+                    otp_key = keyring.unwrap(
+                        record.otp_kek_id, record.otp_secret_wrapped, otp_context
+                    )
+                    fields["otp_kek_id"], fields["otp_secret_wrapped"] = keyring.wrap(
+                        otp_key, otp_context
+                    )
+                if record.pin_key_wrapped and record.pin_kek_id != target:
+                    pin_context = _pin_context(record.credential_id)
+                    pin_key = keyring.unwrap(record.pin_kek_id, record.pin_key_wrapped, pin_context)
+                    fields["pin_kek_id"], fields["pin_key_wrapped"] = keyring.wrap(
+                        pin_key, pin_context
+                    )
+                if not fields:
+                    return record, None
+                touched.append(record.credential_id)
+                return _replace(record, **fields), None
+
+            await self._store.update(credential_id, change, now=self._clock())
+        return len(touched)
 
     async def current_otp(self, credential_id: str) -> str:
         """The code an authenticator app shows now (tests and the demo's fake phone).
 
         # security: never expose this through an API a citizen's client can reach."""
-        record = self._record(self._store.snapshot(), None, credential_id)
+        record = await self._record(None, credential_id)
         return self._totp(self._otp_key(record)).at(self._clock())
 
     # -- CSC API v2 ---------------------------------------------------------------------
@@ -246,14 +287,11 @@ class CscService:
 
     async def credentials_list(self, user: str) -> list[str]:
         """Ids of ``user``'s credentials, oldest first."""
-        state = await anyio.to_thread.run_sync(self._store.snapshot)
-        records = [r for r in state.credentials.values() if r.user == user]
-        return [r.credential_id for r in sorted(records, key=lambda r: r.created_at)]
+        return [r.credential_id for r in await self._store.list_user(user)]
 
     async def credential_user(self, credential_id: str) -> str:
         """The user a credential belongs to; raises ``CredentialNotFound``."""
-        state = await anyio.to_thread.run_sync(self._store.snapshot)
-        return self._record(state, None, credential_id).user
+        return (await self._record(None, credential_id)).user
 
     async def credentials_info(
         self,
@@ -268,8 +306,7 @@ class CscService:
         ``InvalidCscRequest`` for an unknown ``certificates`` choice."""
         if certificates not in get_args(CertificatesChoice):
             raise InvalidCscRequest("certificates", "one of none, single, chain")
-        state = await anyio.to_thread.run_sync(self._store.snapshot)
-        record = self._record(state, user, credential_id)
+        record = await self._record(user, credential_id)
         cert = asn1_x509.Certificate.load(record.certificate)
         validity = cert["tbs_certificate"]["validity"]
         valid_from: datetime = validity["not_before"].native
@@ -351,68 +388,87 @@ class CscService:
             raise InvalidCscRequest("numSignatures", "must equal the number of hashes")
         if num_signatures > self._settings.multisign:
             raise InvalidCscRequest("numSignatures", f"at most {self._settings.multisign}")
-        return await anyio.to_thread.run_sync(
-            self._authorize, user, credential_id, tuple(raw), hash_algorithm_oid, pin, otp
-        )
-
-    def _authorize(
-        self,
-        user: str,
-        credential_id: str,
-        raw: tuple[bytes, ...],
-        hash_algorithm_oid: str,
-        pin: str | None,
-        otp: str | None,
-    ) -> Authorization:
-        record = self._record(self._store.snapshot(), user, credential_id)
+        record = await self._record(user, credential_id)
         if record.locked:
             raise CredentialLocked(credential_id)
-        # Note: the slow hash runs outside the store's lock; the counter update below is
-        # a transaction of its own, so concurrent wrong PINs are all counted.
-        pin_ok = self._pin_matches(record.pin_hash, pin)
         now = self._clock()
-        step = self._otp_step(record, otp, now) if pin_ok else None
-        failure: InvalidPin | InvalidOtp | None = None
+        # Note: the PIN and code checks run before the credential's lock is taken; the
+        # counter update below re-reads the record under it, so concurrent wrong PINs
+        # are all counted and a code's time step is accepted once.
+        pin_ok, step, rehash = await anyio.to_thread.run_sync(
+            self._check_secrets, record, pin, otp, now
+        )
         sad = secrets.token_urlsafe(_SAD_BYTES)
         lifetime = self._settings.sad_lifetime_seconds
-        with self._store.transaction() as state:
-            current = self._record(state, user, credential_id)
+        failure: list[InvalidPin | InvalidOtp] = []
+
+        def change(current: CredentialRecord) -> tuple[CredentialRecord, NewSad | None]:
+            if current.user != user:
+                raise CredentialNotFound(credential_id)
             if current.locked:
                 raise CredentialLocked(credential_id)
             if not pin_ok or step is None or step <= current.last_otp_step:
                 failed = current.failed_attempts + 1
                 locked = failed >= self._settings.max_pin_attempts
-                state.credentials[credential_id] = _replace(
-                    current, failed_attempts=failed, locked=locked
-                )
                 remaining = max(0, self._settings.max_pin_attempts - failed)
-                failure = (
+                failure.append(
                     InvalidPin(credential_id, remaining)
                     if not pin_ok
                     else InvalidOtp(credential_id, remaining)
                 )
-            else:
-                state.credentials[credential_id] = _replace(
-                    current, failed_attempts=0, last_otp_step=step
-                )
-                _drop_stale_sads(state, now)
-                state.sads[_sad_key(sad)] = SadRecord(
-                    credential_id=credential_id,
-                    user=user,
-                    hash_algorithm_oid=hash_algorithm_oid,
-                    hashes=raw,
-                    expires_at=now + timedelta(seconds=lifetime),
-                )
-        if failure is not None:
-            # Note: raised after the transaction so the failed attempt is persisted.
-            raise failure
+                return _replace(current, failed_attempts=failed, locked=locked), None
+            entry = SadRecord(
+                credential_id=credential_id,
+                user=user,
+                hash_algorithm_oid=hash_algorithm_oid,
+                hashes=tuple(raw),
+                expires_at=now + timedelta(seconds=lifetime),
+            )
+            # Note: a PIN still stored as argon2id is re-stored as the keyed verifier, unless
+            # it was changed meanwhile.
+            upgrade = rehash if current.pin_hash == record.pin_hash else {}
+            new = _replace(current, failed_attempts=0, last_otp_step=step, **upgrade)
+            return new, (_sad_key(sad), entry)
+
+        await self._store.update(credential_id, change, now=now)
+        if failure:
+            # Note: raised after the update so the failed attempt is persisted.
+            raise failure[0]
         return Authorization(sad=sad, expires_in=lifetime)
 
-    def _pin_matches(self, pin_hash: str, pin: str | None) -> bool:
+    def _check_secrets(
+        self, record: CredentialRecord, pin: str | None, otp: str | None, now: datetime
+    ) -> tuple[bool, int | None, dict[str, Any]]:
+        """``(PIN right, the code's time step or None, the fields re-storing a legacy
+        argon2id PIN as the keyed verifier, or {})``."""
+        pin_ok = self._pin_matches(record, pin)
+        if not pin_ok:
+            return False, None, {}
+        assert pin is not None
+        legacy = not record.pin_hash.startswith(_PIN_MAC)
+        rehash = self._pin_fields(record.credential_id, pin) if legacy else {}
+        return True, self._otp_step(record, otp, now), rehash
+
+    def _pin_fields(self, credential_id: str, pin: str) -> dict[str, Any]:
+        """A new random PIN key, wrapped under the master key, and the PIN's verifier."""
+        pin_key = secrets.token_bytes(32)
+        kek_id, wrapped = self._keyring.wrap(pin_key, _pin_context(credential_id))
+        return {
+            "pin_hash": _pin_mac(pin_key, pin),
+            "pin_kek_id": kek_id,
+            "pin_key_wrapped": wrapped,
+        }
+
+    def _pin_matches(self, record: CredentialRecord, pin: str | None) -> bool:
         if not pin:
             return False
+        if record.pin_hash.startswith(_PIN_MAC):
+            pin_key = self._keyring.unwrap(
+                record.pin_kek_id, record.pin_key_wrapped, _pin_context(record.credential_id)
+            )
+            return hmac.compare_digest(_pin_mac(pin_key, pin), record.pin_hash)
         try:
-            return self._hasher.verify(pin_hash, pin)
+            return self._hasher.verify(record.pin_hash, pin)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -470,48 +526,33 @@ class CscService:
         if not sad:
             raise InvalidSad("unknown")
         algorithm: SignatureAlgorithm = _signature_algorithm(f"{digest}_{family}")
-        return await anyio.to_thread.run_sync(
-            self._sign_hash, user, credential_id, sad, raw, algorithm, family
-        )
-
-    def _sign_hash(
-        self,
-        user: str,
-        credential_id: str,
-        sad: str,
-        raw: list[bytes],
-        algorithm: SignatureAlgorithm,
-        family: str,
-    ) -> list[str]:
+        record = await self._record(user, credential_id)
         now = self._clock()
-        problem: InvalidSad | None = None
-        with self._store.transaction() as state:
-            record = self._record(state, user, credential_id)
-            key = _sad_key(sad)
-            entry = state.sads.get(key)
-            if entry is None or entry.user != user:
-                problem = InvalidSad("unknown")
-            else:
-                # security: spent on first presentation, even when it is then refused,
-                # so a SAD can never be tried against a second set of hashes.
-                state.sads[key] = _replace_sad(entry, used=True)
-                if entry.used:
-                    problem = InvalidSad("used")
-                elif now >= entry.expires_at:
-                    problem = InvalidSad("expired")
-                elif entry.credential_id != credential_id:
-                    problem = InvalidSad("other_credential")
-                elif (
-                    sorted(entry.hashes) != sorted(raw)
-                    or entry.hash_algorithm_oid != (HASH_OID_BY_NAME[algorithm.partition("_")[0]])
-                ):
-                    problem = InvalidSad("other_hash")
-        if problem is not None:
-            raise problem
+        # security: spent on first presentation, even when it is then refused, so a SAD
+        # can never be tried against a second set of hashes.
+        entry = await self._store.spend_sad(_sad_key(sad))
+        if entry is None or entry.user != user:
+            raise InvalidSad("unknown")
+        if entry.used:
+            raise InvalidSad("used")
+        if now >= entry.expires_at:
+            raise InvalidSad("expired")
+        if entry.credential_id != credential_id:
+            raise InvalidSad("other_credential")
+        if (
+            sorted(entry.hashes) != sorted(raw)
+            or entry.hash_algorithm_oid != (HASH_OID_BY_NAME[algorithm.partition("_")[0]])
+        ):
+            raise InvalidSad("other_hash")
         if record.locked:
             raise CredentialLocked(credential_id)
         if _family(record.key_algorithm) != family:
             raise InvalidCscRequest("signAlgo", "does not fit the credential's key")
+        return await anyio.to_thread.run_sync(self._sign_digests, record, raw, algorithm)
+
+    def _sign_digests(
+        self, record: CredentialRecord, raw: list[bytes], algorithm: SignatureAlgorithm
+    ) -> list[str]:
         return [
             base64.b64encode(self._keys.sign_digest(record.key_id, h, algorithm)).decode()
             for h in raw
@@ -519,8 +560,8 @@ class CscService:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _record(self, state: CscState, user: str | None, credential_id: str) -> CredentialRecord:
-        record = state.credentials.get(credential_id)
+    async def _record(self, user: str | None, credential_id: str) -> CredentialRecord:
+        record = await self._store.get(credential_id)
         if record is None or (user is not None and record.user != user):
             raise CredentialNotFound(credential_id)
         return record
@@ -535,12 +576,3 @@ def _signature_algorithm(name: str) -> SignatureAlgorithm:
 
 def _replace(record: CredentialRecord, **changes: Any) -> CredentialRecord:
     return msgspec.structs.replace(record, **changes)
-
-
-def _replace_sad(record: SadRecord, **changes: Any) -> SadRecord:
-    return msgspec.structs.replace(record, **changes)
-
-
-def _drop_stale_sads(state: CscState, now: datetime) -> None:
-    for key in [k for k, v in state.sads.items() if v.expires_at <= now]:
-        del state.sads[key]

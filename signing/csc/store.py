@@ -1,61 +1,118 @@
-"""Persistence of the CSC service: credentials and issued SADs.
+"""Persistence of the CSC service: credentials and issued SADs, one record each.
 
-``CredentialStore`` offers one primitive, an exclusive read-modify-write
-``transaction()``; every state change (failed-PIN counter, lock, SAD issue and use) goes
-through it, so two requests can never both consume one SAD or both read a stale counter.
-Implementations: ``MemoryCredentialStore`` (tests, a single process),
-``FileCredentialStore`` (one JSON file, an ``flock`` across processes on one machine,
-atomic replace on write) and ``DatabaseCredentialStore`` (the default: one versioned row
-in Kho's database, locked for the whole transaction, so processes on several machines
-serialise too).
+``CredentialStore`` offers record-level primitives, each atomic on its own: ``add``,
+``get``, ``list_user``, ``update`` (a read-modify-write of ONE credential under that
+credential's lock, optionally issuing a SAD in the same transaction) and ``spend_sad``
+(marks a SAD used with a conditional write, so two requests can never both consume it).
+Signings of different credentials never wait for each other.  Implementations:
+``MemoryCredentialStore`` (tests, a single process), ``FileCredentialStore`` (one JSON
+file, an ``flock`` across processes on one machine, atomic replace on write) and
+``DatabaseCredentialStore`` (the default: a row per credential in ``csc_credentials``
+and per SAD in ``csc_sads``, locked with ``SELECT … FOR UPDATE`` on PostgreSQL; the
+single writer on SQLite).
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-import anyio.from_thread
+import anyio.to_thread
 import msgspec
-from sqlalchemy import BigInteger, Integer, LargeBinary, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Boolean, Connection, LargeBinary, String, delete, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.pool import NullPool
 
+from signing.csc.errors import CredentialExists, CredentialNotFound
 from signing.csc.models import CredentialRecord, SadRecord
-from vault.db import Base, Database
+from vault.db import Base, Database, UTCDateTime
+
+T = TypeVar("T")
+
+NewSad = tuple[str, SadRecord]
+"""A SAD to issue: the SHA-256 (hex) of the token, and its record."""
+
+Change = Callable[[CredentialRecord], tuple[CredentialRecord, NewSad | None]]
+"""Given the current record, the record to store and an optional SAD to issue."""
+
+
+class CredentialStore(Protocol):
+    async def add(self, record: CredentialRecord) -> None:
+        """Store a new credential; raises ``CredentialExists`` for a taken id."""
+        ...
+
+    async def get(self, credential_id: str) -> CredentialRecord | None: ...
+
+    async def ids(self) -> list[str]:
+        """Every credential's id (maintenance: rewrapping secrets)."""
+        ...
+
+    async def list_user(self, user: str) -> list[CredentialRecord]:
+        """``user``'s credentials, oldest first."""
+        ...
+
+    async def update(self, credential_id: str, change: Change, *, now: datetime) -> None:
+        """One atomic read-modify-write of one credential: ``change`` gets the current
+        record under that credential's exclusive lock; the record it returns and the SAD
+        it issues (if any) are stored together, and that credential's SADs expired at
+        ``now`` are dropped.  Raises ``CredentialNotFound``; when ``change`` raises,
+        nothing is stored and the exception propagates."""
+        ...
+
+    async def spend_sad(self, key: str) -> SadRecord | None:
+        """Mark the SAD stored under ``key`` used, atomically, and return it as it was
+        before (``used`` is true when it had already been spent), or ``None``."""
+        ...
 
 
 class CscState(msgspec.Struct, kw_only=True):
-    """The whole mutable state.  ``sads`` is keyed by the SHA-256 (hex) of the token."""
+    """The memory and file stores' whole state.  ``sads`` is keyed by the SHA-256 (hex)
+    of the token."""
 
     credentials: dict[str, CredentialRecord] = msgspec.field(default_factory=dict)
     sads: dict[str, SadRecord] = msgspec.field(default_factory=dict)
 
 
-class CredentialStore(Protocol):
-    def transaction(self) -> contextlib.AbstractContextManager[CscState]:
-        """Exclusive access to the state; changes made to it persist when the block
-        exits normally and are discarded when it raises."""
-        ...
-
-    def snapshot(self) -> CscState:
-        """A consistent copy for reading; changing it changes nothing."""
-        ...
+def _add(state: CscState, record: CredentialRecord) -> bool:
+    if record.credential_id in state.credentials:
+        raise CredentialExists(record.credential_id)
+    state.credentials[record.credential_id] = record
+    return True
 
 
-def _copy(state: CscState) -> CscState:
-    # Note: records are frozen, so copying the two dicts is a full copy.
-    return CscState(credentials=dict(state.credentials), sads=dict(state.sads))
+def _list_user(state: CscState, user: str) -> list[CredentialRecord]:
+    records = [r for r in state.credentials.values() if r.user == user]
+    return sorted(records, key=lambda r: r.created_at)
+
+
+def _update(state: CscState, credential_id: str, change: Change, now: datetime) -> bool:
+    current = state.credentials.get(credential_id)
+    if current is None:
+        raise CredentialNotFound(credential_id)
+    new, sad = change(current)
+    state.credentials[credential_id] = new
+    for key in [
+        k for k, v in state.sads.items() if v.credential_id == credential_id and v.expires_at <= now
+    ]:
+        del state.sads[key]
+    if sad is not None:
+        state.sads[sad[0]] = sad[1]
+    return True
+
+
+def _spend(state: CscState, key: str) -> tuple[SadRecord | None, bool]:
+    entry = state.sads.get(key)
+    if entry is None:
+        return None, False
+    if not entry.used:
+        state.sads[key] = msgspec.structs.replace(entry, used=True)
+        return entry, True
+    return entry, False
 
 
 class MemoryCredentialStore:
@@ -65,16 +122,32 @@ class MemoryCredentialStore:
         self._state = CscState()
         self._lock = threading.Lock()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[CscState]:
+    async def add(self, record: CredentialRecord) -> None:
         with self._lock:
-            work = _copy(self._state)
-            yield work
+            _add(self._state, record)
+
+    async def get(self, credential_id: str) -> CredentialRecord | None:
+        with self._lock:
+            return self._state.credentials.get(credential_id)
+
+    async def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._state.credentials)
+
+    async def list_user(self, user: str) -> list[CredentialRecord]:
+        with self._lock:
+            return _list_user(self._state, user)
+
+    async def update(self, credential_id: str, change: Change, *, now: datetime) -> None:
+        with self._lock:
+            # Note: work on a copy so a raising ``change`` leaves the state untouched.
+            work = CscState(credentials=dict(self._state.credentials), sads=dict(self._state.sads))
+            _update(work, credential_id, change, now)
             self._state = work
 
-    def snapshot(self) -> CscState:
+    async def spend_sad(self, key: str) -> SadRecord | None:
         with self._lock:
-            return _copy(self._state)
+            return _spend(self._state, key)[0]
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -85,7 +158,8 @@ class FileCredentialStore:
     """State in ``{directory}/csc-state.json`` (mode 0600), guarded by an ``flock`` on
     ``{directory}/csc-state.lock`` so processes on one machine serialise too.  A write
     goes to a temporary file, is fsynced and renamed over the old one, so a crash leaves
-    either the old or the new state, never a torn file."""
+    either the old or the new state, never a torn file.  Every call runs in a worker
+    thread."""
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory
@@ -107,18 +181,18 @@ class FileCredentialStore:
             finally:
                 os.close(fd)
 
-    def _read(self) -> tuple[CscState, bytes]:
+    def _read(self) -> CscState:
         try:
             raw = self._path.read_bytes()
         except FileNotFoundError:
-            return CscState(), b""
-        return _DECODER.decode(raw), raw
+            return CscState()
+        return _DECODER.decode(raw)
 
-    def _write(self, payload: bytes) -> None:
+    def _write(self, state: CscState) -> None:
         tmp = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, payload)
+            os.write(fd, _ENCODER.encode(state))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -129,77 +203,89 @@ class FileCredentialStore:
         finally:
             os.close(dir_fd)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[CscState]:
-        with self._locked(exclusive=True):
-            state, before = self._read()
-            yield state
-            after = _ENCODER.encode(state)
-            if after != before:
-                self._write(after)
+    def _with_state(self, fn: Callable[[CscState], tuple[T, bool]], exclusive: bool) -> T:
+        with self._locked(exclusive):
+            state = self._read()
+            result, changed = fn(state)
+            if changed:
+                self._write(state)
+            return result
 
-    def snapshot(self) -> CscState:
-        with self._locked(exclusive=False):
-            return self._read()[0]
+    async def _run(self, fn: Callable[[CscState], tuple[T, bool]], exclusive: bool) -> T:
+        return await anyio.to_thread.run_sync(self._with_state, fn, exclusive)
 
+    async def add(self, record: CredentialRecord) -> None:
+        await self._run(lambda s: (None, _add(s, record)), True)
 
-class CscStateRow(Base):
-    """The CSC state as one JSON document (``CscState``); ``version`` counts writes."""
+    async def get(self, credential_id: str) -> CredentialRecord | None:
+        return await self._run(lambda s: (s.credentials.get(credential_id), False), False)
 
-    __tablename__ = "csc_state"
+    async def ids(self) -> list[str]:
+        return await self._run(lambda s: (list(s.credentials), False), False)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    version: Mapped[int] = mapped_column(BigInteger)
-    state: Mapped[bytes] = mapped_column(LargeBinary)
+    async def list_user(self, user: str) -> list[CredentialRecord]:
+        return await self._run(lambda s: (_list_user(s, user), False), False)
 
+    async def update(self, credential_id: str, change: Change, *, now: datetime) -> None:
+        await self._run(lambda s: (None, _update(s, credential_id, change, now)), True)
 
-_ROW_ID = 1
-
-
-class _Discard(Exception):
-    """Ends a database transaction without committing (the block raised)."""
-
-
-def _read_row(conn: Connection | Session) -> CscState:
-    raw = conn.execute(select(CscStateRow.state).where(CscStateRow.id == _ROW_ID)).scalar()
-    return _DECODER.decode(raw) if raw else CscState()
+    async def spend_sad(self, key: str) -> SadRecord | None:
+        return await self._run(lambda s: _spend(s, key), True)
 
 
-def _lock_row(session: Session) -> bytes:
-    """The stored document, its row locked until the transaction ends (``FOR UPDATE`` on
-    PostgreSQL; on SQLite the write transaction already excludes every other writer)."""
-    query = select(CscStateRow.state).where(CscStateRow.id == _ROW_ID).with_for_update()
-    raw = session.execute(query).scalar()
-    if raw is None:
-        # Note: the first transaction (or one after the table was emptied) creates the
-        # row; a concurrent creator is absorbed by ON CONFLICT and we then wait for its
-        # lock like anyone else.
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        values = {"id": _ROW_ID, "version": 0, "state": b""}
-        session.execute(dialect.insert(CscStateRow).values(values).on_conflict_do_nothing())
-        raw = session.execute(query).scalar_one()
-    return bytes(raw)
+class CscCredentialRow(Base):
+    """One CSC credential: its ``CredentialRecord`` as JSON in ``record`` (failed-PIN
+    counter and lock included), with the columns it is looked up by."""
+
+    __tablename__ = "csc_credentials"
+
+    credential_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-def _save_row(session: Session, payload: bytes) -> None:
-    session.execute(
-        update(CscStateRow)
-        .where(CscStateRow.id == _ROW_ID)
-        .values(state=payload, version=CscStateRow.version + 1)
-    )
+class CscSadRow(Base):
+    """One issued SAD, keyed by the SHA-256 (hex) of the token (never the token)."""
+
+    __tablename__ = "csc_sads"
+
+    sad_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    credential_id: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used: Mapped[bool] = mapped_column(Boolean)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+_RECORD = msgspec.json.Decoder(CredentialRecord)
+_SAD = msgspec.json.Decoder(SadRecord)
+
+
+def _credential_values(record: CredentialRecord) -> dict[str, object]:
+    return {
+        "credential_id": record.credential_id,
+        "user": record.user,
+        "created_at": record.created_at,
+        "record": _ENCODER.encode(record),
+    }
+
+
+def _sad_values(key: str, sad: SadRecord) -> dict[str, object]:
+    return {
+        "sad_key": key,
+        "credential_id": sad.credential_id,
+        "expires_at": sad.expires_at,
+        "used": sad.used,
+        "record": _ENCODER.encode(msgspec.structs.replace(sad, used=False)),
+    }
 
 
 class DatabaseCredentialStore:
-    """State in Kho's database: one row of ``csc_state`` holding the JSON document.
-
-    ``transaction()`` holds a database write transaction with that row locked (``SELECT
-    … FOR UPDATE`` on PostgreSQL; the single writer on SQLite) from the read until the
-    write, so every Kho process on every machine serialises on it.  Like the service
-    that calls it, it blocks: call ``transaction()`` and ``snapshot()`` from an AnyIO
-    worker thread (``anyio.to_thread.run_sync``); the work itself runs on the event
-    loop that owns ``db``.  ``snapshot()`` also works outside a worker thread (on the
-    event loop thread itself, for ``CscService.current_otp``), over a connection of its
-    own."""
+    """Credentials and SADs in Kho's database, a row each (``csc_credentials``,
+    ``csc_sads``).  ``update`` locks one credential's row (``SELECT … FOR UPDATE`` on
+    PostgreSQL; the single writer on SQLite) for its one write transaction;
+    ``spend_sad`` is a conditional ``UPDATE … WHERE used = false``, so of two
+    concurrent presentations exactly one wins, on every Kho process and machine."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -207,71 +293,91 @@ class DatabaseCredentialStore:
     def __repr__(self) -> str:
         return f"DatabaseCredentialStore({self._db.engine.url.render_as_string()!r})"
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[CscState]:
-        loop: asyncio.AbstractEventLoop = anyio.from_thread.run_sync(asyncio.get_running_loop)
-        ready: concurrent.futures.Future[tuple[bytes, asyncio.Future[bytes | None]]] = (
-            concurrent.futures.Future()
-        )
-        held = asyncio.run_coroutine_threadsafe(self._hold(ready), loop)
-        before, finish = ready.result()
-        state = _DECODER.decode(before) if before else CscState()
-        try:
-            yield state
-        except BaseException:
-            loop.call_soon_threadsafe(finish.set_result, None)
-            with contextlib.suppress(Exception):
-                held.result()
-            raise
-        loop.call_soon_threadsafe(finish.set_result, _ENCODER.encode(state))
-        held.result()
+    async def add(self, record: CredentialRecord) -> None:
+        def work(session: Session) -> None:
+            found = session.execute(
+                select(CscCredentialRow.credential_id).where(
+                    CscCredentialRow.credential_id == record.credential_id
+                )
+            ).first()
+            if found is not None:
+                raise CredentialExists(record.credential_id)
+            session.execute(insert(CscCredentialRow).values(_credential_values(record)))
 
-    async def _hold(
-        self, ready: concurrent.futures.Future[tuple[bytes, asyncio.Future[bytes | None]]]
-    ) -> None:
-        """On the event loop: one write transaction, open while the worker thread runs
-        the block; commits the document it hands back, or nothing (``None``)."""
-        try:
-            async with self._db.write() as session:
-                before = await session.run_sync(_lock_row)
-                finish: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-                ready.set_result((before, finish))
-                after = await finish
-                if after is None:
-                    raise _Discard
-                if after != before:
-                    await session.run_sync(_save_row, after)
-        except _Discard:
-            pass
-        except BaseException as exc:
-            if not ready.done():
-                ready.set_exception(exc)
-            raise
+        await self._db.run_write(work)
 
-    def snapshot(self) -> CscState:
-        try:
-            return anyio.from_thread.run(self._db.run_read, _read_row)
-        except RuntimeError as exc:
-            if "worker thread" not in str(exc):
-                raise
-        return self._snapshot_outside_worker()
+    async def get(self, credential_id: str) -> CredentialRecord | None:
+        def work(conn: Connection) -> bytes | None:
+            return conn.execute(
+                select(CscCredentialRow.record).where(
+                    CscCredentialRow.credential_id == credential_id
+                )
+            ).scalar()
 
-    def _snapshot_outside_worker(self) -> CscState:
-        if self._db.sync_engine is not None:
-            with self._db.sync_engine.connect() as conn:
-                try:
-                    return _read_row(conn)
-                finally:
-                    conn.rollback()
-        # Note: the pooled connections belong to the event loop, which may be this very
-        # thread; a short-lived engine in a helper thread reads without it.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, self._read_own_engine()).result()
+        raw = await self._db.run_query(work)
+        return _RECORD.decode(raw) if raw is not None else None
 
-    async def _read_own_engine(self) -> CscState:
-        engine = create_async_engine(self._db.engine.url, poolclass=NullPool)
-        try:
-            async with engine.connect() as conn:
-                return await conn.run_sync(_read_row)
-        finally:
-            await engine.dispose()
+    async def ids(self) -> list[str]:
+        def work(conn: Connection) -> list[str]:
+            return list(conn.execute(select(CscCredentialRow.credential_id)).scalars())
+
+        return await self._db.run_query(work)
+
+    async def list_user(self, user: str) -> list[CredentialRecord]:
+        def work(conn: Connection) -> list[bytes]:
+            query = (
+                select(CscCredentialRow.record)
+                .where(CscCredentialRow.user == user)
+                .order_by(CscCredentialRow.created_at)
+            )
+            return list(conn.execute(query).scalars())
+
+        return [_RECORD.decode(raw) for raw in await self._db.run_query(work)]
+
+    async def update(self, credential_id: str, change: Change, *, now: datetime) -> None:
+        def work(session: Session) -> None:
+            raw = session.execute(
+                select(CscCredentialRow.record)
+                .where(CscCredentialRow.credential_id == credential_id)
+                .with_for_update()
+            ).scalar()
+            if raw is None:
+                raise CredentialNotFound(credential_id)
+            current = _RECORD.decode(raw)
+            new, sad = change(current)
+            if new != current:
+                session.execute(
+                    update(CscCredentialRow)
+                    .where(CscCredentialRow.credential_id == credential_id)
+                    .values(record=_ENCODER.encode(new))
+                )
+            if sad is not None:
+                session.execute(
+                    delete(CscSadRow).where(
+                        CscSadRow.credential_id == credential_id, CscSadRow.expires_at <= now
+                    )
+                )
+                session.execute(insert(CscSadRow).values(_sad_values(*sad)))
+
+        await self._db.run_write(work)
+
+    async def spend_sad(self, key: str) -> SadRecord | None:
+        def work(session: Session) -> tuple[bytes, bool] | None:
+            spent = session.execute(
+                update(CscSadRow)
+                .where(CscSadRow.sad_key == key, CscSadRow.used.is_(False))
+                .values(used=True)
+                .returning(CscSadRow.record)
+            ).scalar()
+            if spent is not None:
+                return spent, False
+            before = session.execute(
+                select(CscSadRow.record).where(CscSadRow.sad_key == key)
+            ).scalar()
+            return (before, True) if before is not None else None
+
+        found = await self._db.run_write(work)
+        if found is None:
+            return None
+        raw, used = found
+        return msgspec.structs.replace(_SAD.decode(raw), used=used)

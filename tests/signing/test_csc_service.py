@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from pathlib import Path
 
+import msgspec
 import pytest
+from argon2 import PasswordHasher
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
@@ -24,9 +27,11 @@ from signing.csc import (
     MemoryCredentialStore,
     SoftwareDigestKeyStore,
 )
+from signing.csc.models import CredentialRecord
+from signing.csc.store import NewSad
 from signing.models import Credential
 from tests.signing.conftest import FakeClock
-from vault.keys import LocalKeyRing
+from vault.keys import KeyUnavailable, LocalKeyRing
 
 USER = "owner-0001"
 PIN = "482913"
@@ -356,7 +361,7 @@ async def test_pins_sads_and_otp_secrets_are_stored_only_hashed_or_wrapped(
     otp_key = base64.b32decode(enrolled.otp_secret + "=" * (-len(enrolled.otp_secret) % 8))
     assert otp_key not in stored and b64(otp_key).encode() not in stored
     assert private not in stored and b64(private).encode() not in stored
-    assert b"argon2id" in stored
+    assert b"hmac-sha256$" in stored and b"argon2" not in stored
 
 
 async def test_memory_store_behaves_like_the_file_store(
@@ -387,3 +392,80 @@ async def test_lockout_survives_a_restart(
 
     with pytest.raises(CredentialLocked):
         await authorize(restarted, enrolled, csc_clock)
+
+
+async def test_the_pin_verifier_needs_the_master_key(
+    digest_keys: SoftwareDigestKeyStore, keyring: LocalKeyRing, citizen: Credential
+) -> None:
+    store = MemoryCredentialStore()
+    clock = FakeClock()
+    enrollment = await CscService(store, digest_keys, keyring, clock=clock).enroll(
+        USER, citizen, PIN
+    )
+    record = await store.get(enrollment.credential_id)
+    assert record is not None
+    # security: the stored verifier is an HMAC under a key that is itself wrapped: no
+    # unkeyed hash of the PIN (what an offline search of 10^6 PINs would test) matches.
+    assert record.pin_hash.startswith("hmac-sha256$")
+    mac = base64.b64decode(record.pin_hash.removeprefix("hmac-sha256$"))
+    assert mac not in {
+        hashlib.sha256(PIN.encode()).digest(),
+        hmac.digest(b"", PIN.encode(), "sha256"),
+    }
+    other = CscService(store, digest_keys, LocalKeyRing({"t": b"z" * 32}, "t"), clock=clock)
+    with pytest.raises(KeyUnavailable):  # the PIN is checked first, with its key
+        await authorize(other, enrollment, clock, otp="000000")
+
+
+async def test_a_legacy_argon2id_pin_still_works_and_is_re_stored_keyed(
+    digest_keys: SoftwareDigestKeyStore, keyring: LocalKeyRing, citizen: Credential
+) -> None:
+    store = MemoryCredentialStore()
+    clock = FakeClock()
+    service = CscService(store, digest_keys, keyring, clock=clock)
+    enrollment = await service.enroll(USER, citizen, PIN)
+    legacy = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PIN)
+
+    def to_legacy(record: CredentialRecord) -> tuple[CredentialRecord, NewSad | None]:
+        changed = msgspec.structs.replace(
+            record, pin_hash=legacy, pin_kek_id="", pin_key_wrapped=b""
+        )
+        return changed, None
+
+    await store.update(enrollment.credential_id, to_legacy, now=clock())
+    with pytest.raises(InvalidPin):
+        await authorize(service, enrollment, clock, pin="999999")
+    stored = await store.get(enrollment.credential_id)
+    assert stored is not None and stored.pin_hash == legacy and stored.failed_attempts == 1
+
+    sad = await authorize(service, enrollment, clock)
+
+    stored = await store.get(enrollment.credential_id)
+    assert stored is not None and stored.pin_hash.startswith("hmac-sha256$")
+    assert stored.failed_attempts == 0 and stored.pin_key_wrapped
+    assert len(await sign(service, enrollment, sad)) == 1
+    with pytest.raises(InvalidPin):
+        await authorize(service, enrollment, clock, pin="999999")
+    await authorize(service, enrollment, clock)  # the re-stored form verifies
+
+
+async def test_rotating_the_master_key_rewraps_the_signing_secrets(
+    digest_keys: SoftwareDigestKeyStore, keyring: LocalKeyRing, citizen: Credential
+) -> None:
+    store = MemoryCredentialStore()
+    clock = FakeClock()
+    service = CscService(store, digest_keys, keyring, clock=clock)
+    enrollment = await service.enroll(USER, citizen, PIN)
+    rotated = keyring.with_new_current()
+
+    assert await service.rewrap_secrets(rotated) == 1
+    assert await service.rewrap_secrets(rotated) == 0  # nothing left under the old key
+
+    record = await store.get(enrollment.credential_id)
+    assert record is not None
+    assert record.otp_kek_id == record.pin_kek_id == rotated.current_id != keyring.current_id
+    after = CscService(store, digest_keys, rotated.only_current(), clock=clock)
+    sad = await authorize(after, enrollment, clock)
+    assert len(await sign(after, enrollment, sad)) == 1
+    with pytest.raises(InvalidPin):
+        await authorize(after, enrollment, clock, pin="999999")
