@@ -20,7 +20,7 @@ class CscSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Settings of Kho's embedded CSC v2 service.
 
     ``pin_*`` are argon2id parameters, used only to verify PINs stored before the keyed
-    verifier (docs/adr/0006-csc-pin-verifier.md; such a PIN is re-stored in the new form
+    verifier (docs/adr/0007-csc-pin-verifier.md; such a PIN is re-stored in the new form
     at its next correct check).  The default (t=2, m=19 MiB) is OWASP's baseline
     for time and memory, computed in two lanes (p=2) so a check takes ~half its ~20 ms
     on two cores.  Note: the attacker's cost (memory x passes) does not depend on p
