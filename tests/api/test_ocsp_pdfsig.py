@@ -4,50 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from kho.app import Services, create_app
 from tests.conftest import close_services, make_settings
 from tests.factories import pdf
+from tests.signing.servers import free_port, serving
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 async def live(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Services]:
     """Kho on a loopback port whose base URL (and so every certificate's AIA) is that
     port, served by uvicorn in this event loop."""
-    port = _free_port()
+    port = free_port()
     db = tmp_path / "kho.db"
     shutil.copy(sqlite_template, db)
     settings = make_settings(
         tmp_path, f"sqlite+aiosqlite:///{db}", base_url=f"http://127.0.0.1:{port}"
     )
     services = Services(settings)
-    config = uvicorn.Config(
-        create_app(settings, services), host="127.0.0.1", port=port, log_level="error"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
     try:
-        yield services
+        async with serving(create_app(settings, services), port):
+            yield services
     finally:
-        server.should_exit = True
-        await task
         await close_services(services)
 
 

@@ -1,14 +1,19 @@
-"""A real ``kho serve`` in a subprocess, for tests that need Kho over HTTP (an external
-TSA, a remote CSC provider)."""
+"""Kho over HTTP for tests that need it: a real ``kho serve`` in a subprocess (an external
+TSA, a remote CSC provider), or an app served by uvicorn in the test's own event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 from tests.cli_helpers import KHO, kho_env
 
@@ -17,6 +22,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, port: int = 0) -> AsyncIterator[str]:
+    """``app`` on a loopback port (``0``: a free one), served by uvicorn in this event
+    loop; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 class KhoServer:

@@ -3,7 +3,6 @@ client transport against it over loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -11,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import uvicorn
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.testing import AsyncTestClient
@@ -33,6 +31,7 @@ from signing.csc import (
 )
 from signing.models import Credential
 from tests.signing.conftest import FakeClock
+from tests.signing.servers import serving
 
 USER = "owner-0003"
 TOKEN = "token-of-owner-0003"
@@ -315,15 +314,8 @@ async def test_expired_sad_over_http(
 @pytest.fixture
 async def server_url(csc_service: CscService) -> AsyncIterator[str]:
     """The app on a loopback port, served by uvicorn in this event loop."""
-    config = uvicorn.Config(make_app(csc_service), host="127.0.0.1", port=0, log_level="error")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(make_app(csc_service)) as url:
+        yield url
 
 
 async def test_aiohttp_transport_signs_a_pdf_through_http_and_maps_errors(

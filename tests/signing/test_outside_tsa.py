@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
@@ -20,7 +20,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import ocsp as asn1_ocsp
@@ -37,7 +36,7 @@ from signing.models import Credential
 from tests import factories as f
 from tests.conftest import close_services, make_settings
 from tests.factories import cheap_passwords  # noqa: F401 (fixture)
-from tests.signing.servers import free_port
+from tests.signing.servers import free_port, serving
 from vault import Actor, ActorType
 from vault.keys import LocalKeyRing
 
@@ -227,20 +226,10 @@ def settings(tmp_path: Path, db_url: str, outside: OutsideTsa) -> Settings:
     )
 
 
-@contextlib.asynccontextmanager
-async def _serving(services: Services) -> AsyncIterator[None]:
-    """Kho itself on its base URL's port, in this event loop, for outside validators."""
+def _serving(services: Services) -> contextlib.AbstractAsyncContextManager[str]:
+    """Kho itself on its base URL's port, for outside validators."""
     port = int(services.settings.base_url.rsplit(":", 1)[1])
-    app = create_app(services.settings, services)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task
+    return serving(create_app(services.settings, services), port)
 
 
 async def _trust_outside(services: Services, outside: OutsideTsa, *, allow_crl: bool) -> None:
