@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
@@ -90,7 +89,7 @@ class VerificationController(Controller):
         doc, report = await stored_documents.verify_document(
             owner.owner_id, parse_document_id(document_id), owner_actor(owner, request)
         )
-        body = await sealed_reports.pdf(report, document=_report_document(doc))
+        body = await sealed_reports.pdf(report, document=ReportDocument.of(doc))
         return _pdf_response(body, f"verification-{doc.id}.pdf")
 
     @post(
@@ -197,13 +196,8 @@ class SharedReportController(Controller):
         if doc is None:
             raise DocumentNotFound(doc_id)
         [report] = await stored_documents.reports([doc])
-        body = await sealed_reports.pdf(report, document=_report_document(doc))
+        body = await sealed_reports.pdf(report, document=ReportDocument.of(doc))
         return _pdf_response(body, f"verification-{doc.id}.pdf")
-
-
-def _report_document(doc: Any) -> ReportDocument:
-    doc_id: UUID = doc.id
-    return ReportDocument(id=doc_id, title=doc.title, filename=doc.filename)
 
 
 async def _read_file(request: Request[Any, Any, Any], limit: int) -> bytes:

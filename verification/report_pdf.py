@@ -33,6 +33,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from vault import Document
 from verification.models import Reason, SignatureReport, Verdict, VerificationReport
 from verification.registry import RegistrySource, TrustRegistry
 
@@ -93,6 +94,11 @@ class ReportDocument(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID | None = None
     title: str | None = None
     filename: str | None = None
+
+    @classmethod
+    def of(cls, doc: Document) -> ReportDocument:
+        """The stored paper's id, title and file name."""
+        return cls(id=doc.id, title=doc.title, filename=doc.filename)
 
 
 class SealedReports:

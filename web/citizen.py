@@ -396,9 +396,7 @@ class WalletPages(Controller):
             )
         except DocumentNotFound:
             return not_found(request)
-        body = await sealed_reports.pdf(
-            report, document=ReportDocument(id=doc.id, title=doc.title, filename=doc.filename)
-        )
+        body = await sealed_reports.pdf(report, document=ReportDocument.of(doc))
         return Response(
             body,
             media_type="application/pdf",
