@@ -97,6 +97,14 @@ def parse_uuid(value: str) -> UUID | None:
         return None
 
 
+def path_document_id(value: str) -> UUID:
+    """A document id from the path; a malformed one is simply ``DocumentNotFound``."""
+    doc_id = parse_uuid(value)
+    if doc_id is None:
+        raise DocumentNotFound(value[:64])
+    return doc_id
+
+
 def form_field(form: FormMultiDict, name: str, limit: int = 1000) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
@@ -354,12 +362,9 @@ class WalletPages(Controller):
         document_id: FromPath[str],
     ) -> Response[Any]:
         who = await session.require(request, accounts)
-        doc_id = parse_uuid(document_id)
         try:
-            if doc_id is None:
-                raise DocumentNotFound(document_id)
             stream = await vault.open_content(
-                who.owner_id, doc_id, session.owner_actor(who, request)
+                who.owner_id, path_document_id(document_id), session.owner_actor(who, request)
             )
         except DocumentNotFound:
             return not_found(request)
@@ -387,12 +392,9 @@ class WalletPages(Controller):
     ) -> Response[Any]:
         """The paper's verification report as a PDF sealed by Kho, to keep or hand on."""
         who = await session.require(request, accounts)
-        doc_id = parse_uuid(document_id)
         try:
-            if doc_id is None:
-                raise DocumentNotFound(document_id)
             doc, report = await stored_documents.verify_document(
-                who.owner_id, doc_id, session.owner_actor(who, request)
+                who.owner_id, path_document_id(document_id), session.owner_actor(who, request)
             )
         except DocumentNotFound:
             return not_found(request)

@@ -18,7 +18,7 @@ from litestar.response import Stream
 from vault import AccountService, VaultService
 from vault.errors import DocumentNotFound
 from web import session
-from web.citizen import PREVIEWABLE, not_found, parse_uuid
+from web.citizen import PREVIEWABLE, not_found, path_document_id
 
 # nothing runs or loads from this document; the PDF viewer needs its plugin allowed
 PREVIEW_CSP = "default-src 'none'; object-src 'self'; img-src 'self'; frame-ancestors 'self'"
@@ -37,10 +37,8 @@ class PreviewPages(Controller):
         document_id: FromPath[str],
     ) -> Response[Any]:
         who = await session.require(request, accounts)
-        doc_id = parse_uuid(document_id)
         try:
-            if doc_id is None:
-                raise DocumentNotFound(document_id)
+            doc_id = path_document_id(document_id)
             doc = await vault.get_document(who.owner_id, doc_id)
             if doc.content_type not in PREVIEWABLE:
                 raise DocumentNotFound(document_id)
