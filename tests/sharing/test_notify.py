@@ -55,7 +55,7 @@ class RecordingSms:
         self.sent.append((to, text))
 
 
-def dispatcher(services, clock=None, **overrides: Any) -> Dispatcher:
+def dispatcher(services, clock=None, channels=None, **overrides: Any) -> Dispatcher:
     values: dict[str, Any] = {
         "batch_size": 50,
         "max_attempts": 5,
@@ -65,7 +65,7 @@ def dispatcher(services, clock=None, **overrides: Any) -> Dispatcher:
     values.update(overrides)
     return Dispatcher(
         services.database,
-        services.dispatcher.channels,
+        {**services.dispatcher.channels, **(channels or {})},
         NotifySettings(**values),
         clock=clock or utcnow,
     )
@@ -451,16 +451,8 @@ async def test_the_background_loop_delivers_past_a_hung_receiver(services):
         patient = WebhookChannel(
             services.database, services.keyring, timeout=30.0, allow_private=True
         )
-        d = Dispatcher(
-            services.database,
-            {**services.dispatcher.channels, "webhook": patient},
-            NotifySettings(
-                batch_size=50,
-                max_attempts=5,
-                retry_base_seconds=10.0,
-                send_timeout_seconds=30.0,
-                poll_seconds=0.02,
-            ),
+        d = dispatcher(
+            services, channels={"webhook": patient}, send_timeout_seconds=30.0, poll_seconds=0.02
         )
         await event(services, EventKind.DOCUMENT_DEPOSITED, {"title": "a"}, agency_id=stuck.id)
         d.start()
