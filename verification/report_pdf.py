@@ -13,6 +13,7 @@ it), the document's SHA-256, the registry version and the time of the check.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from io import BytesIO
@@ -124,6 +125,12 @@ class SealedReports:
 
 
 # -- rendering -----------------------------------------------------------------------
+
+
+# Note: reportlab keeps each document's font subsets inside the registered (process-wide)
+# TTFont objects, so two reports built at once in worker threads corrupt each other
+# (IndexError while writing the subsets); builds take turns.
+_BUILD_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -334,5 +341,6 @@ def render(
         subject=report.sha256,
         lang="vi",
     )
-    template.build(story)
+    with _BUILD_LOCK:
+        template.build(story)
     return out.getvalue()
